@@ -1,0 +1,203 @@
+"""Command line: arguments only; the work is done by :mod:`byoml.run` and friends.
+
+::
+
+    byoml train  --template NAME --source SRC --model DIR [--start ISO] [--end ISO] [--config FILE]
+    byoml score  --template NAME --source SRC --model DIR --sink SINK [--start ISO] [--end ISO]
+                 [--emit anomalies|all] [--config FILE]
+    byoml sample-data --template NAME --out DIR [--seed N] ...
+    byoml evaluate --template NAME --scores DIR --labels FILE
+    byoml demo
+    byoml templates
+
+Exit codes: 0 success, 1 a run failed (bad input data, missing model...), 2 bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import List, Optional
+
+from ._version import __version__
+from .errors import ByomlError, ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's exit code 2, with a hint
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\nRun '{self.prog} --help' for the options.\n")
+
+
+def _add_common(p: argparse.ArgumentParser, sink: bool) -> None:
+    p.add_argument("--template", required=True, help="template name (see 'byoml templates') or module:Class")
+    p.add_argument("--source", required=True, help="local export folder (holding am-<table> containers)")
+    p.add_argument("--model", required=True, help="model directory")
+    if sink:
+        p.add_argument("--sink", required=True, help="local folder for <Table>_CL/part-*.json")
+        p.add_argument("--emit", choices=("anomalies", "all"), default="anomalies",
+                       help="write only flagged rows (default) or every scored row")
+        p.add_argument("--quarantine", help="where to write quarantined records (default: beside the output)")
+    p.add_argument("--start", help="window start, ISO-8601 UTC (inclusive)")
+    p.add_argument("--end", help="window end, ISO-8601 UTC (exclusive)")
+    p.add_argument("--config", help="YAML/JSON file with 'template:', 'source:', 'sink:' sections")
+    p.add_argument("--summary-json", help="also write the run summary as JSON to this file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="byoml", description="Bring-your-own ML for Log Analytics exports, on Spark.")
+    parser.add_argument("--version", action="version", version=f"byoml {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="fit a template on a training window and save the model")
+    _add_common(p, sink=False)
+
+    p = sub.add_parser("score", help="score a window with a saved model and write the _CL rows")
+    _add_common(p, sink=True)
+
+    p = sub.add_parser("sample-data", help="write a realistic export with labelled anomalies")
+    p.add_argument("--template", default="access-rarity", help="template whose input to generate")
+    p.add_argument("--out", required=True, help="output folder (am-<table> containers and labels.json)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--users", type=int, help="resource access: users in the main tenant (default 300)")
+    p.add_argument("--tenants", type=int, help="resource access: number of tenants (default 1)")
+    p.add_argument("--series", type=int, help="usage: number of DataTypes (default 20)")
+    p.add_argument("--days", type=int, help="days of training data")
+    p.add_argument("--end", help="end of the scoring window, ISO-8601 (default 2026-11-03)")
+    p.add_argument("--layout", choices=("5min", "hourly"), help="PT05M.json folders (default for SecurityEvent) or PT1H.json")
+    p.add_argument("--malformed-lines", type=int, help="malformed lines to inject (default 0)")
+    p.add_argument("--max-lines-per-blob", type=int, help="lines before an overflow file *_1.json starts")
+
+    p = sub.add_parser("evaluate", help="quality figures of a scored output against sample-data labels")
+    p.add_argument("--template", required=True)
+    p.add_argument("--scores", required=True, help="the sink folder, or its <Table>_CL folder")
+    p.add_argument("--labels", required=True, help="labels.json written by sample-data (or its folder)")
+    p.add_argument("--json", dest="json_out", help="also write the figures as JSON to this file")
+
+    p = sub.add_parser("demo", help="sample data -> train -> score -> results, locally")
+    p.add_argument("--dir", default="byoml-demo", help="working folder (default ./byoml-demo)")
+    p.add_argument("--template", help="template to demo (default: the resource access template)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--users", type=int, default=300)
+
+    sub.add_parser("templates", help="list available templates")
+    return parser
+
+
+def _cmd_train(args) -> int:
+    from .run import train
+
+    summary = train(args.template, args.source, args.model, args.start, args.end, args.config)
+    _finish(summary, args)
+    return EXIT_OK
+
+
+def _cmd_score(args) -> int:
+    from .run import score
+
+    summary = score(args.template, args.source, args.model, args.sink, args.start, args.end,
+                    args.emit, args.config, quarantine_dir=args.quarantine)
+    _finish(summary, args)
+    return EXIT_OK
+
+
+def _finish(summary, args) -> None:
+    print(summary.render())
+    if getattr(args, "summary_json", None):
+        summary.write_json(args.summary_json)
+
+
+def _cmd_sample_data(args) -> int:
+    from .sample_data import generate
+    from .templates import get_template_class
+    from .timewindow import parse_time
+
+    kind = get_template_class(args.template).sample_data
+    if kind is None:
+        raise ConfigError(f"template '{args.template}' has no sample data generator")
+    options = {}
+    for name in ("seed", "users", "tenants", "series", "days", "layout", "malformed_lines", "max_lines_per_blob"):
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
+    if args.end:
+        options["end"] = parse_time(args.end)
+    labels = generate(kind, args.out, **options)
+    counts = labels.get("counts", {})
+    print(f"wrote {kind} sample data to {args.out}")
+    print(f"  training window {labels['train_window']['start']} -> {labels['train_window']['end']}")
+    print(f"  scoring window  {labels['score_window']['start']} -> {labels['score_window']['end']}")
+    print("  " + " · ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int)))
+    print(f"  ground truth    {args.out.rstrip('/')}/labels.json")
+    return EXIT_OK
+
+
+def _cmd_evaluate(args) -> int:
+    from .evaluate import format_metrics, load_labels, load_scores
+    from .templates import get_template_class
+
+    cls = get_template_class(args.template)
+    template = cls()
+    labels = load_labels(args.labels)
+    scores = load_scores(args.scores, template.output_table_name)
+    metrics = template.evaluate(scores, labels)
+    print(f"byoml evaluate · {cls.name}")
+    print(format_metrics(metrics))
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as fh:
+            json.dump(metrics, fh, indent=2)
+    return EXIT_OK
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.dir, template=args.template, seed=args.seed, users=args.users)
+
+
+def _cmd_templates(args) -> int:
+    from .templates import available, get_template_class
+
+    for name, spec in available().items():
+        try:
+            cls = get_template_class(name)
+            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            print(f"{name:<28} {cls.table:<14} -> {cls.output_table}_CL  {doc}")
+        except ByomlError as exc:
+            print(f"{name:<28} (broken: {exc})")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "train": _cmd_train,
+    "score": _cmd_score,
+    "sample-data": _cmd_sample_data,
+    "evaluate": _cmd_evaluate,
+    "demo": _cmd_demo,
+    "templates": _cmd_templates,
+}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"byoml {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ByomlError as exc:
+        print(f"byoml {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"byoml {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""A workspace data export copied to (or mounted as) a local folder."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import List, Optional, Sequence, Tuple
+
+from ..errors import SourceError
+from ..timewindow import TimeWindow
+from .base import ExportSource
+from .layout import (
+    Entry,
+    ExportFile,
+    WalkReport,
+    container_name,
+    is_container_for,
+    iter_export_files,
+    latest_folder_time,
+    table_from_container,
+)
+
+
+class LocalListing:
+    """:class:`~byoml.sources.layout.Listing` over the local file system."""
+
+    def list_dir(self, path: str) -> Sequence[Entry]:
+        try:
+            with os.scandir(path) as it:
+                out = []
+                for entry in it:
+                    is_dir = entry.is_dir()
+                    out.append(Entry(entry.name, is_dir, 0 if is_dir else entry.stat().st_size))
+                return out
+        except FileNotFoundError:
+            return []
+
+    def join(self, base: str, name: str) -> str:
+        return os.path.join(base, name)
+
+
+def to_spark_path(path: str) -> str:
+    """A local path as Spark should read it (``dbfs:`` on Databricks mounts, ``file:`` elsewhere)."""
+    absolute = os.path.abspath(path)
+    if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        if absolute.startswith("/dbfs/"):
+            return "dbfs:/" + absolute[len("/dbfs/"):]
+        if absolute.startswith("/Volumes/"):
+            return absolute
+    return "file://" + absolute
+
+
+class LocalExportSource(ExportSource):
+    """A folder holding ``am-<table>`` containers (or one container, or loose JSON files).
+
+    >>> src = LocalExportSource("exports/")          # doctest: +SKIP
+    >>> result = src.read(spark, "SecurityEvent", window)  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str) -> None:
+        if not os.path.exists(root):
+            raise SourceError(f"source folder '{root}' does not exist")
+        self.root = os.path.abspath(root)
+        self.uri = root
+        self._fs = LocalListing()
+
+    def containers(self, table: str) -> List[str]:
+        """Container folders for ``table``: the root itself, or its ``am-<table>`` children."""
+        if os.path.isfile(self.root):
+            return [self.root]
+        if is_container_for(os.path.basename(self.root), table):
+            return [self.root]
+        children = [e for e in self._fs.list_dir(self.root) if e.is_dir]
+        matches = [os.path.join(self.root, e.name) for e in children if is_container_for(e.name, table)]
+        if matches:
+            return sorted(matches)
+        tables = sorted(t for t in (table_from_container(e.name) for e in children) if t)
+        if tables or os.path.basename(self.root).lower().startswith("am-"):
+            raise SourceError(
+                f"no container '{container_name(table)}' in {self.root} (containers found: "
+                f"{', '.join('am-' + t for t in tables) or 'none'}); export the {table} table or "
+                "point --source at the folder that holds it"
+            )
+        # A folder of loose JSON files or a bare workspace tree: read it as one container.
+        return [self.root]
+
+    def list_files(self, table: str, window: TimeWindow) -> Tuple[List[ExportFile], WalkReport]:
+        report = WalkReport()
+        files: List[ExportFile] = []
+        for container in self.containers(table):
+            if os.path.isfile(container):
+                files.append(ExportFile(container, None, os.path.getsize(container)))
+                report.flat = True
+                continue
+            files.extend(iter_export_files(self._fs, container, window, report))
+        return files, report
+
+    def latest_time(self, table: str) -> Optional[dt.datetime]:
+        found = [latest_folder_time(self._fs, c) for c in self.containers(table) if os.path.isdir(c)]
+        found = [t for t in found if t is not None]
+        return max(found) if found else None
+
+    def spark_paths(self, files: Sequence[ExportFile]) -> List[str]:
+        return [to_spark_path(f.path) for f in files]

@@ -1,0 +1,304 @@
+"""Parse export files into a typed, deduplicated Spark DataFrame, with a quarantine.
+
+The path of a record through the reader:
+
+1. ``spark.read.text`` of the listed files, one row per line (blank lines skipped);
+2. ``{"records":[...]}`` bodies are unwrapped into one row per record;
+3. every declared column is pulled out as text with ``from_json`` and converted
+   with ``try_cast``. A line that is not a JSON object is *malformed*; a value that
+   does not fit its column type is a *schema error*. Both go to the quarantine
+   with the file and a reason, and are counted;
+4. records of another table (``Type``) and records outside the window are counted
+   and left out (the window is exact on ``TimeGenerated``, after folder pruning);
+5. duplicates are dropped on ``EventOriginId`` when the table has it, else on a
+   SHA-256 of the record text (export retries repeat records byte for byte).
+
+The parsed rows are persisted once, so counting and training do not parse twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from ..errors import EmptyWindowError, MissingColumnError, SchemaError
+from ..spark import timestamp_literal
+from ..timewindow import TimeWindow
+from .schemas import SUPPORTED_TYPES, TABLE_REQUIRED, declared_schema
+
+log = logging.getLogger(__name__)
+
+OK, MALFORMED, SCHEMA_ERROR, OTHER_TABLE, OUT_OF_WINDOW = 0, 1, 2, 3, 4
+_CORRUPT = "_corrupt_record"
+_WRAPPER_PATTERN = r'^\s*\{\s*"records"\s*:'
+_REASON_SAMPLE_CHARS = 60
+
+
+@dataclass
+class ReadStats:
+    """Counts of one read, for the run summary."""
+
+    table: str = ""
+    files: int = 0
+    bytes: int = 0
+    records: int = 0
+    malformed: int = 0
+    schema_errors: int = 0
+    other_table: int = 0
+    out_of_window: int = 0
+    duplicates: int = 0
+    rows: int = 0
+    layout: str = "export"
+    skipped_folders: List[str] = field(default_factory=list)
+    present: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def quarantined(self) -> int:
+        return self.malformed + self.schema_errors
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["quarantined"] = self.quarantined
+        return out
+
+
+class ReadResult:
+    """The clean DataFrame of a read, its counts, and its quarantined records."""
+
+    def __init__(self, df, stats: ReadStats, parsed, schema: Mapping[str, str], window: TimeWindow) -> None:
+        self.df = df
+        self.stats = stats
+        self.schema = dict(schema)
+        self.window = window
+        self._parsed = parsed
+
+    def check(self) -> None:
+        """Raise when the window holds no usable record or a required column is absent.
+
+        Called after the quarantine is written, so a failing run still leaves it behind.
+        """
+        s = self.stats
+        if s.rows == 0:
+            raise EmptyWindowError(
+                f"no usable {s.table} records in {self.window}: {s.records} records read from "
+                f"{s.files} files, {s.out_of_window} outside the window, {s.other_table} of other "
+                f"tables, {s.quarantined} quarantined. Check --start/--end and the source."
+            )
+        for name, count in s.present.items():
+            if count == 0:
+                raise MissingColumnError(
+                    s.table, name, f"none of the {s.rows} records in {self.window} has a value for it"
+                )
+
+    def quarantine(self):
+        """Quarantined records: ``File``, ``Reason``, ``Record`` (the raw text)."""
+        from pyspark.sql import functions as F
+
+        return self._parsed.filter(F.col("_status").isin(MALFORMED, SCHEMA_ERROR)).select(
+            F.col("_file").alias("File"), F.col("_reason").alias("Reason"), F.col("_raw").alias("Record")
+        )
+
+    def write_quarantine(self, path: str) -> Optional[str]:
+        """Write the quarantine as JSON Lines under ``path``; returns the path, or None if empty."""
+        if self.stats.quarantined == 0:
+            return None
+        self.quarantine().coalesce(1).write.mode("overwrite").json(path)
+        return path
+
+    def close(self) -> None:
+        if self._parsed is not None:
+            self._parsed.unpersist()
+            self._parsed = None
+
+
+def _type_columns(schema: Mapping[str, str], columns: Optional[Sequence[str]]) -> Dict[str, str]:
+    if columns is None:
+        chosen = dict(schema)
+    else:
+        chosen = {}
+        for name in list(TABLE_REQUIRED) + ["EventOriginId", "Type", *columns]:
+            if name in chosen:
+                continue
+            if name in schema:
+                chosen[name] = schema[name]
+            elif name not in ("EventOriginId", "Type"):
+                chosen[name] = "string"
+    bad = {c: t for c, t in chosen.items() if t not in SUPPORTED_TYPES}
+    if bad:
+        raise SchemaError(f"unsupported column types {bad}; use one of {sorted(SUPPORTED_TYPES)}")
+    return chosen
+
+
+def infer_schema(spark, paths: Sequence[str]) -> Dict[str, str]:
+    """Infer column types of an unknown table from its files (``records`` bodies unwrapped).
+
+    Nested values (objects, arrays) are kept as JSON text; ``TimeGenerated`` is a timestamp.
+    """
+    from pyspark.sql import types as T
+
+    inferred = spark.read.option("mode", "PERMISSIVE").json(list(paths)).schema
+    fields = {f.name: f.dataType for f in inferred.fields if f.name != _CORRUPT}
+    records = fields.pop("records", None)
+    if isinstance(records, T.ArrayType) and isinstance(records.elementType, T.StructType):
+        for f in records.elementType.fields:
+            fields.setdefault(f.name, f.dataType)
+    elif records is not None:
+        fields["records"] = records
+    mapping = {
+        T.LongType: "long",
+        T.IntegerType: "int",
+        T.DoubleType: "double",
+        T.BooleanType: "boolean",
+    }
+    out: Dict[str, str] = {}
+    for name, dtype in fields.items():
+        out[name] = next((v for k, v in mapping.items() if isinstance(dtype, k)), "string")
+    out["TimeGenerated"] = "timestamp"
+    return out
+
+
+def read_export_files(
+    spark,
+    paths: Sequence[str],
+    table: str,
+    window: TimeWindow,
+    columns: Optional[Sequence[str]] = None,
+    required: Sequence[str] = (),
+    stats: Optional[ReadStats] = None,
+) -> ReadResult:
+    """Read export files of ``table`` into a clean DataFrame for ``window``.
+
+    ``columns`` limits parsing to the columns a caller needs (plus ``TimeGenerated``,
+    ``EventOriginId`` and ``Type``); ``required`` columns must be present in at least
+    one record, else :class:`MissingColumnError` names the column and the table.
+
+    Raises :class:`EmptyWindowError` when no record of the table lies in the window.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    stats = stats or ReadStats(table=table)
+    stats.table = table
+    if not paths:
+        raise EmptyWindowError(f"no export files of table {table} in {window}")
+
+    schema = declared_schema(table)
+    if schema is None:
+        schema = infer_schema(spark, paths)
+        log.info("table %s is not declared; inferred %d columns", table, len(schema))
+    types = _type_columns(schema, columns)
+    for name in required:
+        if name not in types:
+            types[name] = schema.get(name, "string")
+
+    text_schema = T.StructType(
+        [T.StructField(name, T.StringType()) for name in types] + [T.StructField(_CORRUPT, T.StringType())]
+    )
+    lines = (
+        spark.read.text(list(paths))
+        .select(F.col("value"), F.col("_metadata.file_path").alias("_file"))
+        .filter(F.length(F.trim(F.col("value"))) > 0)
+    )
+    wrapped = F.from_json(F.col("value"), "records array<string>").getField("records")
+    records = lines.select(
+        "_file",
+        F.explode(
+            F.when(F.col("value").rlike(_WRAPPER_PATTERN) & wrapped.isNotNull(), wrapped).otherwise(
+                F.array(F.col("value"))
+            )
+        ).alias("_raw"),
+    )
+    parsed_text = records.select(
+        "_file",
+        "_raw",
+        F.from_json(
+            F.col("_raw"), text_schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+        ).alias("j"),
+    )
+
+    typed = {}
+    problems = []
+    for name, type_name in types.items():
+        raw = F.col("j").getField(name)
+        value = raw if type_name == "string" else F.expr(f"try_cast(j.`{name}` as {type_name})")
+        typed[name] = value
+        if type_name != "string":
+            problems.append(
+                F.when(
+                    raw.isNotNull() & value.isNull(),
+                    F.concat(
+                        F.lit(f"{name}: not a valid {type_name}: '"),
+                        F.substring(raw, 1, _REASON_SAMPLE_CHARS),
+                        F.lit("'"),
+                    ),
+                )
+            )
+    problems.append(F.when(F.col("j").getField("TimeGenerated").isNull(), F.lit("TimeGenerated: missing")))
+    schema_reason = F.concat_ws("; ", *problems)
+
+    malformed = F.col("j").isNull() | F.col("j").getField(_CORRUPT).isNotNull()
+    type_col = F.col("j").getField("Type")
+    other_table = type_col.isNotNull() & (F.lower(type_col) != F.lit(table.lower()))
+    time_col = typed["TimeGenerated"]
+    in_window = F.lit(True)
+    if window.start is not None:
+        in_window = in_window & (time_col >= timestamp_literal(window.start))
+    if window.end is not None:
+        in_window = in_window & (time_col < timestamp_literal(window.end))
+
+    status = (
+        F.when(malformed, F.lit(MALFORMED))
+        .when(other_table, F.lit(OTHER_TABLE))
+        .when(F.length(schema_reason) > 0, F.lit(SCHEMA_ERROR))
+        .when(~in_window, F.lit(OUT_OF_WINDOW))
+        .otherwise(F.lit(OK))
+        .cast("byte")
+    )
+    key = (
+        F.coalesce(F.col("j").getField("EventOriginId"), F.sha2(F.col("_raw"), 256))
+        if "EventOriginId" in types
+        else F.sha2(F.col("_raw"), 256)
+    )
+    staged = parsed_text.select("*", status.alias("_status"))
+    bad = F.col("_status").isin(MALFORMED, SCHEMA_ERROR)
+    parsed = staged.select(
+        *[typed[name].alias(name) for name in types],
+        "_status",
+        F.when(F.col("_status") == OK, key).alias("_key"),
+        F.when(
+            F.col("_status") == MALFORMED, F.lit("malformed: not a JSON object")
+        ).when(F.col("_status") == SCHEMA_ERROR, schema_reason).alias("_reason"),
+        F.when(bad, F.col("_raw")).alias("_raw"),
+        F.when(bad, F.col("_file")).alias("_file"),
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+
+    is_ok = F.col("_status") == OK
+    aggregates = [
+        F.count(F.lit(1)).alias("records"),
+        *[F.sum((F.col("_status") == code).cast("long")).alias(name) for code, name in (
+            (MALFORMED, "malformed"), (SCHEMA_ERROR, "schema_errors"),
+            (OTHER_TABLE, "other_table"), (OUT_OF_WINDOW, "out_of_window"), (OK, "ok"),
+        )],
+        F.count_distinct(F.col("_key")).alias("distinct_ok"),
+        *[F.count(F.when(is_ok, F.col(name))).alias(f"present_{i}") for i, name in enumerate(required)],
+    ]
+    counts = parsed.agg(*aggregates).first()
+    stats.records = int(counts["records"] or 0)
+    stats.malformed = int(counts["malformed"] or 0)
+    stats.schema_errors = int(counts["schema_errors"] or 0)
+    stats.other_table = int(counts["other_table"] or 0)
+    stats.out_of_window = int(counts["out_of_window"] or 0)
+    ok_rows = int(counts["ok"] or 0)
+    stats.rows = int(counts["distinct_ok"] or 0)
+    stats.duplicates = ok_rows - stats.rows
+
+    stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}
+    return ReadResult(
+        parsed.filter(is_ok).dropDuplicates(["_key"]).drop("_status", "_key", "_reason", "_raw", "_file"),
+        stats,
+        parsed,
+        types,
+        window,
+    )

@@ -1,0 +1,94 @@
+"""Declared column types of the Log Analytics tables byoml knows.
+
+Known tables are read with these types (a value that does not fit its type is
+quarantined, not silently nulled). Other tables are read with an inferred schema.
+Types are Spark SQL type names; only primitive types are used so every column can
+be checked with ``try_cast``.
+"""
+from __future__ import annotations
+
+from typing import Dict, Mapping, Optional
+
+# Columns every exported record carries, whatever the table.
+COMMON_COLUMNS: Dict[str, str] = {
+    "TimeGenerated": "timestamp",
+    "TenantId": "string",
+    "Type": "string",
+    "SourceSystem": "string",
+    "_ResourceId": "string",
+}
+
+SECURITY_EVENT: Dict[str, str] = {
+    **COMMON_COLUMNS,
+    "EventID": "int",
+    "Computer": "string",
+    "Account": "string",
+    "AccountType": "string",
+    "Activity": "string",
+    "Channel": "string",
+    "EventSourceName": "string",
+    "Task": "int",
+    "Level": "string",
+    "SubjectUserName": "string",
+    "SubjectDomainName": "string",
+    "SubjectUserSid": "string",
+    "SubjectLogonId": "string",
+    "SubjectAccount": "string",
+    "TargetUserName": "string",
+    "TargetDomainName": "string",
+    "TargetAccount": "string",
+    "LogonType": "int",
+    "ShareName": "string",
+    "ShareLocalPath": "string",
+    "RelativeTargetName": "string",
+    "ObjectType": "string",
+    "ObjectName": "string",
+    "IpAddress": "string",
+    "IpPort": "string",
+    "AccessMask": "string",
+    "AccessList": "string",
+    "EventOriginId": "string",
+    "TimeCollected": "timestamp",
+    "ManagementGroupName": "string",
+}
+
+USAGE: Dict[str, str] = {
+    **COMMON_COLUMNS,
+    "StartTime": "timestamp",
+    "EndTime": "timestamp",
+    "DataType": "string",
+    "Solution": "string",
+    "BatchesWithinSla": "long",
+    "BatchesOutsideSla": "long",
+    "BatchesCapped": "long",
+    "TotalBatches": "long",
+    "AvgLatencyInSeconds": "double",
+    "Quantity": "double",
+    "QuantityUnit": "string",
+    "IsBillable": "boolean",
+    "MeterId": "string",
+    "LinkedMeterId": "string",
+}
+
+KNOWN_TABLES: Dict[str, Mapping[str, str]] = {
+    "SecurityEvent": SECURITY_EVENT,
+    "Usage": USAGE,
+}
+
+# Columns a table must have for byoml to read it at all.
+TABLE_REQUIRED = ("TimeGenerated",)
+
+SUPPORTED_TYPES = frozenset({"string", "int", "long", "double", "boolean", "timestamp"})
+
+
+def canonical_table_name(table: str) -> str:
+    """Return the known table's canonical casing (``securityevent`` -> ``SecurityEvent``)."""
+    for known in KNOWN_TABLES:
+        if known.lower() == table.lower():
+            return known
+    return table
+
+
+def declared_schema(table: str) -> Optional[Mapping[str, str]]:
+    """The declared schema for a known table, or None for tables read with inference."""
+    return KNOWN_TABLES.get(canonical_table_name(table))

@@ -1,0 +1,129 @@
+"""Template ``access-rarity``: how surprising is this resource for this user, in bits.
+
+A simple, transparent reference scorer. Per tenant, from the training window:
+
+* ``P(r)`` is the resource's share of all access events (add-one smoothed, with room
+  for resources never seen);
+* ``P(r|u) = (n(u,r) + prior * P(r)) / (n(u) + prior)`` blends the user's own history
+  with the tenant's, so a user with little history leans on what everyone does.
+
+The score is the surprise ``-log2 P(r|u)``: 1 bit more means half as likely. A new
+user is scored by ``P(r)`` alone; a new resource gets the unseen-resource probability.
+Every pair gets a finite score. It knows nothing about which users are alike; the
+``anomalous-resource-access`` template does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..spark import timestamp_literal
+from ..timewindow import TimeWindow
+from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
+from .base import Model, RunInfo, Template
+
+
+@dataclass
+class AccessRarityConfig(AccessMappingConfig):
+    """Parameters of ``access-rarity``.
+
+    ``prior``: weight (in events) of the tenant-wide distribution in each user's estimate.
+    ``threshold``: surprise in bits at and above which a pair is an anomaly.
+    """
+
+    prior: float = 5.0
+    threshold: float = 14.0
+    output_table: str = "AccessRarity"
+
+    def validate(self) -> None:
+        super().validate()
+        if self.prior <= 0:
+            raise ConfigError("prior must be > 0")
+
+
+class AccessRarityModel(Model):
+    def score(self, prepared, run: RunInfo):
+        from pyspark.sql import functions as F
+
+        cfg = self.template.config
+        window_pairs = pair_summary(prepared)
+        pairs = self.tables["pairs"].select("TenantId", "UserKey", "ResourceKey", F.col("n").alias("n_ur"))
+        users = self.tables["users"].select("TenantId", "UserKey", F.col("n").alias("n_u"))
+        resources = self.tables["resources"].select("TenantId", "ResourceKey", F.col("n").alias("n_r"))
+        tenants = self.tables["tenants"].select("TenantId", F.col("n").alias("n_t"), F.col("resources").alias("k_t"))
+        joined = (
+            window_pairs.join(pairs, ["TenantId", "UserKey", "ResourceKey"], "left")
+            .join(users, ["TenantId", "UserKey"], "left")
+            .join(resources, ["TenantId", "ResourceKey"], "left")
+            .join(F.broadcast(tenants), ["TenantId"], "left")
+        )
+        n_t = F.coalesce(F.col("n_t"), F.lit(0))
+        k_t = F.coalesce(F.col("k_t"), F.lit(0))
+        p_r = (F.coalesce(F.col("n_r"), F.lit(0)) + 1.0) / (n_t + k_t + 1.0)
+        p_ru = (F.coalesce(F.col("n_ur"), F.lit(0)) + F.lit(cfg.prior) * p_r) / (
+            F.coalesce(F.col("n_u"), F.lit(0)) + F.lit(cfg.prior)
+        )
+        path = (
+            F.when(F.col("n_ur").isNotNull(), F.lit("known_pair"))
+            .when(F.col("n_u").isNull() & F.col("n_r").isNull(), F.lit("new_user_new_resource"))
+            .when(F.col("n_u").isNull(), F.lit("new_user"))
+            .when(F.col("n_r").isNull(), F.lit("new_resource"))
+            .otherwise(F.lit("new_pair"))
+        )
+        score = -F.log2(p_ru)
+        return joined.select(
+            timestamp_literal(run.run_time).alias("TimeGenerated"),
+            timestamp_literal(run.window.start).alias("WindowStart"),
+            timestamp_literal(run.window.end).alias("WindowEnd"),
+            "TenantId",
+            F.col("UserKey").alias("Account"),
+            "Computer",
+            "ShareName",
+            "Resource",
+            "AccessCount",
+            "FirstSeen",
+            "LastSeen",
+            score.alias("AnomalyScore"),
+            (score >= F.lit(cfg.threshold)).alias("IsAnomaly"),
+            path.alias("ScoringPath"),
+            F.coalesce(F.col("n_ur"), F.lit(0)).cast("long").alias("TrainingAccessCount"),
+        )
+
+
+class AccessRarity(Template):
+    """Per-user rarity of each accessed resource (see module docstring)."""
+
+    name = "access-rarity"
+    version = "1.0"
+    table = "SecurityEvent"
+    output_table = "AccessRarity"
+    Config = AccessRarityConfig
+    sample_data = "resource-access"
+    model_class = AccessRarityModel
+
+    def columns(self):
+        return mapping_columns(self.config)
+
+    def required_columns(self):
+        c = self.config
+        return [c.user_column, c.computer_column, c.share_column, "EventID"]
+
+    def prepare(self, events):
+        return access_events(events, self.config)
+
+    def fit(self, prepared, window: TimeWindow) -> Model:
+        from pyspark.sql import functions as F
+
+        pairs = prepared.groupBy("TenantId", "UserKey", "ResourceKey").agg(F.count(F.lit(1)).alias("n")).cache()
+        users = pairs.groupBy("TenantId", "UserKey").agg(F.sum("n").alias("n"))
+        resources = pairs.groupBy("TenantId", "ResourceKey").agg(F.sum("n").alias("n"))
+        tenants = pairs.groupBy("TenantId").agg(
+            F.sum("n").alias("n"), F.count_distinct("ResourceKey").alias("resources"),
+            F.count_distinct("UserKey").alias("users"),
+        )
+        return AccessRarityModel(
+            self,
+            tables={"pairs": pairs, "users": users, "resources": resources, "tenants": tenants},
+            state={},
+            metadata={},
+        )

@@ -1,0 +1,139 @@
+"""Save and load fitted models, atomically.
+
+Layout of a model directory::
+
+    MODEL_DIR/
+      CURRENT                      name of the live version, replaced atomically
+      m-20261123T101500Z-3fa2c1/
+        metadata.json              template, version, parameters, windows, row counts
+        state.json                 small learned values
+        tables/<name>/part-*.parquet
+
+A save writes a new version folder beside the live one and then swaps ``CURRENT``
+with ``os.replace``. A crash at any point leaves the previous model loadable;
+older versions are deleted only after the swap.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from typing import Any, Dict
+
+from .._version import __version__
+from ..errors import ModelError
+from ..sources.local import to_spark_path
+from ..timewindow import UTC, format_time
+from .base import Model, Template
+
+POINTER = "CURRENT"
+METADATA = "metadata.json"
+STATE = "state.json"
+
+
+def _major(version: str) -> str:
+    return str(version).split(".", 1)[0]
+
+
+def _write_json_atomic(path: str, data: Any) -> None:
+    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def save_model(model: Model, model_dir: str) -> str:
+    """Write ``model`` as the new live version of ``model_dir``; return its version id."""
+    template = model.template
+    os.makedirs(model_dir, exist_ok=True)
+    now = dt.datetime.now(UTC)
+    version_id = f"m-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    staging = os.path.join(model_dir, f".staging-{version_id}")
+    os.makedirs(os.path.join(staging, "tables"))
+    row_counts: Dict[str, int] = {}
+    try:
+        for name, table in model.tables.items():
+            path = os.path.join(staging, "tables", name)
+            table.write.mode("overwrite").parquet(to_spark_path(path))
+            row_counts[name] = model.tables[name].sparkSession.read.parquet(to_spark_path(path)).count()
+        metadata = dict(model.metadata)
+        metadata.update(
+            {
+                "template": template.name,
+                "template_class": f"{type(template).__module__}:{type(template).__qualname__}",
+                "format_version": template.version,
+                "byoml_version": __version__,
+                "model_version": f"{template.name}/{template.version}/{version_id}",
+                "version_id": version_id,
+                "created": format_time(now),
+                "params": template.params(),
+                "tables": row_counts,
+            }
+        )
+        _write_json_atomic(os.path.join(staging, STATE), model.state)
+        _write_json_atomic(os.path.join(staging, METADATA), metadata)
+        os.replace(staging, os.path.join(model_dir, version_id))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _write_json_atomic(os.path.join(model_dir, POINTER), {"version": version_id})
+    model.metadata = metadata
+    _remove_old_versions(model_dir, keep=version_id)
+    return version_id
+
+
+def _remove_old_versions(model_dir: str, keep: str) -> None:
+    for name in os.listdir(model_dir):
+        path = os.path.join(model_dir, name)
+        if name == keep or not os.path.isdir(path):
+            continue
+        if name.startswith("m-") or name.startswith(".staging-"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def read_metadata(model_dir: str) -> Dict[str, Any]:
+    """Metadata of the live model in ``model_dir`` (raises :class:`ModelError`)."""
+    return _read(model_dir)[1]
+
+
+def _read(model_dir: str):
+    pointer = os.path.join(model_dir, POINTER)
+    if not os.path.exists(pointer):
+        raise ModelError(f"no model in '{model_dir}': run 'byoml train ... --model {model_dir}' first")
+    try:
+        with open(pointer, encoding="utf-8") as fh:
+            version_id = json.load(fh)["version"]
+        folder = os.path.join(model_dir, version_id)
+        with open(os.path.join(folder, METADATA), encoding="utf-8") as fh:
+            metadata = json.load(fh)
+        with open(os.path.join(folder, STATE), encoding="utf-8") as fh:
+            state = json.load(fh)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"model in '{model_dir}' is unreadable ({exc}); retrain it") from None
+    return folder, metadata, state
+
+
+def load_model(template: Template, model_dir: str, spark) -> Model:
+    """Load the live model of ``model_dir`` for ``template``, checking it belongs to it."""
+    folder, metadata, state = _read(model_dir)
+    made_by = metadata.get("template")
+    if made_by != template.name:
+        raise ModelError(
+            f"model in '{model_dir}' was trained by template '{made_by}', not '{template.name}': "
+            f"use --template {made_by} or train a {template.name} model into another directory"
+        )
+    saved = str(metadata.get("format_version", "?"))
+    if _major(saved) != _major(template.version):
+        raise ModelError(
+            f"model in '{model_dir}' has format version {saved}, but this byoml's {template.name} "
+            f"reads version {_major(template.version)}.x: retrain the model"
+        )
+    tables = {
+        name: spark.read.parquet(to_spark_path(os.path.join(folder, "tables", name)))
+        for name in metadata.get("tables", {})
+    }
+    return template.build_model(tables, state, metadata)

@@ -1,0 +1,41 @@
+"""Packaging for byoml: Spark ML templates over Log Analytics exports."""
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "byoml" / "_version.py").read_text()).group(1)
+
+setup(
+    name="byoml",
+    version=VERSION,
+    description="Bring-your-own-ML for Azure Log Analytics / Microsoft Sentinel data on Spark",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["byoml", "byoml.*"]),
+    package_data={"byoml": ["py.typed"]},
+    install_requires=[
+        "pyspark>=3.5,<5",
+        "pandas>=2.0,<3",
+        "numpy>=1.24",
+        "pyarrow>=11",
+        "scikit-learn>=1.3",
+        "pyyaml>=6",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=7",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["byoml=byoml.cli:main"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Security",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
