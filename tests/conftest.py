@@ -1,0 +1,47 @@
+"""Shared fixtures: one local SparkSession for the whole suite, sample exports, real data paths."""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = pathlib.Path(os.environ.get("BYOML_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_data(*parts: str) -> pathlib.Path:
+    """Path into ../shared/data; skips the test with a reason when it is not there."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real recorded data not present at {path} (set BYOML_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from byoml.spark import get_spark
+
+    session = get_spark()
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def access_sample(tmp_path_factory):
+    """A small labelled SecurityEvent export (2 tenants, 5-minute layout, a few malformed lines)."""
+    from byoml.sample_data import generate
+
+    out = tmp_path_factory.mktemp("access-sample")
+    labels = generate("resource-access", str(out), users=120, days=14, tenants=2, seed=11, malformed_lines=4)
+    return out, labels
+
+
+@pytest.fixture(scope="session")
+def usage_sample(tmp_path_factory):
+    """A small labelled Usage export (hourly layout)."""
+    from byoml.sample_data import generate
+
+    out = tmp_path_factory.mktemp("usage-sample")
+    labels = generate("usage", str(out), series=8, days=21, seed=5)
+    return out, labels
