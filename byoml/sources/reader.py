@@ -10,8 +10,11 @@ The path of a record through the reader:
    with the file and a reason, and are counted;
 4. records of another table (``Type``) and records outside the window are counted
    and left out (the window is exact on ``TimeGenerated``, after folder pruning);
-5. duplicates are dropped on ``EventOriginId`` when the table has it, else on a
-   SHA-256 of the record text (export retries repeat records byte for byte).
+5. duplicates are dropped on ``EventOriginId`` when the records have it, else on a
+   128-bit hash of the record text (export retries repeat records byte for byte).
+   If EventOriginIds are not unique (more than 1% of them stand for different
+   records and more than 10, as in redacted datasets), the whole read dedupes on content,
+   so distinct records are never merged.
 
 The parsed rows are persisted once, so counting and training do not parse twice.
 """
@@ -33,6 +36,9 @@ OK, MALFORMED, SCHEMA_ERROR, OTHER_TABLE, OUT_OF_WINDOW = 0, 1, 2, 3, 4
 _CORRUPT = "_corrupt_record"
 _WRAPPER_PATTERN = r'^\s*\{\s*"records"\s*:'
 _REASON_SAMPLE_CHARS = 60
+NIL_GUID = "00000000-0000-0000-0000-000000000000"
+EOI_COLLISION_TOLERANCE = 0.01  # share of EventOriginIds allowed to carry different records
+EOI_COLLISION_FLOOR = 10  # ... and at least this many, so a few re-ingested events never flip the mode
 
 
 @dataclass
@@ -52,6 +58,7 @@ class ReadStats:
     layout: str = "export"
     skipped_folders: List[str] = field(default_factory=list)
     present: Dict[str, int] = field(default_factory=dict)
+    dedupe: str = "content"  # "EventOriginId" or "content"
 
     @property
     def quarantined(self) -> int:
@@ -256,17 +263,20 @@ def read_export_files(
         .otherwise(F.lit(OK))
         .cast("byte")
     )
-    key = (
-        F.coalesce(F.col("j").getField("EventOriginId"), F.sha2(F.col("_raw"), 256))
-        if "EventOriginId" in types
-        else F.sha2(F.col("_raw"), 256)
-    )
+    # 128-bit content hash (two seeded xxhash64) for records without a trustworthy EventOriginId
+    h1 = F.xxhash64(F.col("_raw"))
+    h2 = F.xxhash64(F.lit("byoml"), F.col("_raw"))
+    eoi = F.col("j").getField("EventOriginId") if "EventOriginId" in types else F.lit(None).cast("string")
+    eoi = F.when(eoi.isNotNull() & (eoi != F.lit(NIL_GUID)) & (F.length(F.trim(eoi)) > 0), eoi)
     staged = parsed_text.select("*", status.alias("_status"))
     bad = F.col("_status").isin(MALFORMED, SCHEMA_ERROR)
+    is_ok_staged = F.col("_status") == OK
     parsed = staged.select(
         *[typed[name].alias(name) for name in types],
         "_status",
-        F.when(F.col("_status") == OK, key).alias("_key"),
+        F.when(is_ok_staged, eoi).alias("_eoi"),
+        F.when(is_ok_staged, h1).alias("_h1"),
+        F.when(is_ok_staged, h2).alias("_h2"),
         F.when(
             F.col("_status") == MALFORMED, F.lit("malformed: not a JSON object")
         ).when(F.col("_status") == SCHEMA_ERROR, schema_reason).alias("_reason"),
@@ -275,13 +285,17 @@ def read_export_files(
     ).persist(StorageLevel.MEMORY_AND_DISK)
 
     is_ok = F.col("_status") == OK
+    no_eoi = is_ok & F.col("_eoi").isNull()
     aggregates = [
         F.count(F.lit(1)).alias("records"),
         *[F.sum((F.col("_status") == code).cast("long")).alias(name) for code, name in (
             (MALFORMED, "malformed"), (SCHEMA_ERROR, "schema_errors"),
             (OTHER_TABLE, "other_table"), (OUT_OF_WINDOW, "out_of_window"), (OK, "ok"),
         )],
-        F.count_distinct(F.col("_key")).alias("distinct_ok"),
+        F.count_distinct(F.col("_eoi")).alias("distinct_eoi"),
+        F.count_distinct(F.col("_eoi"), F.col("_h1"), F.col("_h2")).alias("distinct_eoi_content"),
+        F.count_distinct(F.when(no_eoi, F.col("_h1")), F.when(no_eoi, F.col("_h2"))).alias("distinct_content_no_eoi"),
+        F.count_distinct(F.col("_h1"), F.col("_h2")).alias("distinct_content"),
         *[F.count(F.when(is_ok, F.col(name))).alias(f"present_{i}") for i, name in enumerate(required)],
     ]
     counts = parsed.agg(*aggregates).first()
@@ -291,12 +305,28 @@ def read_export_files(
     stats.other_table = int(counts["other_table"] or 0)
     stats.out_of_window = int(counts["out_of_window"] or 0)
     ok_rows = int(counts["ok"] or 0)
-    stats.rows = int(counts["distinct_ok"] or 0)
+    distinct_eoi = int(counts["distinct_eoi"] or 0)
+    distinct_eoi_content = int(counts["distinct_eoi_content"] or 0)
+    # EventOriginId identifies an event only if it does not stand for many different records
+    # (redacted or re-used ids do, e.g. in published datasets): then dedupe on content instead.
+    collisions = distinct_eoi_content - distinct_eoi
+    if distinct_eoi and collisions > max(EOI_COLLISION_FLOOR, EOI_COLLISION_TOLERANCE * distinct_eoi_content):
+        stats.dedupe = "content"
+        stats.rows = int(counts["distinct_content"] or 0)
+        dedupe_key = F.concat_ws("|", F.col("_h1").cast("string"), F.col("_h2").cast("string"))
+    else:
+        stats.dedupe = "EventOriginId" if distinct_eoi else "content"
+        stats.rows = distinct_eoi + int(counts["distinct_content_no_eoi"] or 0)
+        dedupe_key = F.coalesce(
+            F.col("_eoi"), F.concat_ws("|", F.col("_h1").cast("string"), F.col("_h2").cast("string"))
+        )
     stats.duplicates = ok_rows - stats.rows
-
     stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}
     return ReadResult(
-        parsed.filter(is_ok).dropDuplicates(["_key"]).drop("_status", "_key", "_reason", "_raw", "_file"),
+        parsed.filter(is_ok)
+        .withColumn("_key", dedupe_key)
+        .dropDuplicates(["_key"])
+        .drop("_status", "_key", "_eoi", "_h1", "_h2", "_reason", "_raw", "_file"),
         stats,
         parsed,
         types,
