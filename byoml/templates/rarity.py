@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, EmptyWindowError
 from ..spark import timestamp_literal
 from ..timewindow import TimeWindow
 from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
@@ -115,6 +115,8 @@ class AccessRarity(Template):
         from pyspark.sql import functions as F
 
         pairs = prepared.groupBy("TenantId", "UserKey", "ResourceKey").agg(F.count(F.lit(1)).alias("n")).cache()
+        if pairs.isEmpty():
+            raise EmptyWindowError(f"{self.name}: no access events in the training window {window}")
         users = pairs.groupBy("TenantId", "UserKey").agg(F.sum("n").alias("n"))
         resources = pairs.groupBy("TenantId", "ResourceKey").agg(F.sum("n").alias("n"))
         tenants = pairs.groupBy("TenantId").agg(
