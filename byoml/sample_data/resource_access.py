@@ -52,6 +52,7 @@ AFFINITY = [
     ("Sales", "Marketing"), ("Finance", "Procurement"), ("HR", "Legal"), ("Engineering", "Research"),
     ("Support", "Engineering"), ("Operations", "Facilities"), ("Finance", "Executive"), ("Sales", "Legal"),
 ]
+SMALL_DEPARTMENT = 16  # departments smaller than this share a file server
 COMMON_SHARES = [("FS-CORP-01", "Public", 4.0), ("FS-CORP-01", "Software", 1.0), ("FS-CORP-01", "Templates", 1.5),
                  ("FS-CORP-01", "Home", 3.0)]
 DC_SHARES = [("SYSVOL", 1.0), ("NETLOGON", 0.6)]
@@ -150,13 +151,14 @@ class _Gen:
         dept_shares: Dict[str, List[Tuple[Resource, float]]] = {}
         shared_host = None
         for i, (name, code, shares) in enumerate(depts):
-            if sizes[i] < 10 and shared_host is not None:
-                hosts = [shared_host]  # small departments share a server
+            if sizes[i] < SMALL_DEPARTMENT and shared_host is not None:
+                hosts = [shared_host]  # small departments share a server, two at a time
+                shared_host = None
             else:
                 count = 2 if sizes[i] >= 40 else 1
                 hosts = [f"FS-{code}-{k + 1:02d}" for k in range(count)]
                 servers.extend(hosts)
-                if sizes[i] < 10:
+                if sizes[i] < SMALL_DEPARTMENT:
                     shared_host = hosts[0]
             for h in hosts:
                 dept_of_server[h].append(name)
@@ -237,7 +239,7 @@ class _Gen:
                      sid=f"S-1-5-21-3623811015-3361044348-30300820-{rid}")
             self._profile(u, dns, dept_shares, project_shares, new_hire=True)
             users.append(u)
-        n_machines = self.cfg.machines if self.cfg.machines is not None else max(5, n_users // 3)
+        n_machines = self.cfg.machines if self.cfg.machines is not None else max(5, n_users // 2)
         machines = [f"{domain}\\WS-{k:04d}$" for k in range(n_machines)]
         all_servers = [f"{s}.{dns}" for s in servers]
         return Tenant(tenant_id, domain, dns, resource_id, users, machines, all_servers, dept_shares,
@@ -422,7 +424,7 @@ class ResourceAccessSample:
         # machine accounts: group policy and named pipes on the domain controllers
         n_active = int(len(t.machines) * (0.5 if weekend else 0.95))
         for m in rng.choice(t.machines, size=n_active, replace=False):
-            for _ in range(int(rng.integers(1, 4))):
+            for _ in range(int(rng.integers(2, 9))):  # group policy refreshes
                 dc = t.dcs[int(rng.integers(0, len(t.dcs)))]
                 share = ("SYSVOL", "IPC$", "NETLOGON")[int(rng.integers(0, 3))]
                 at = g.day_start(day) + dt.timedelta(hours=float(rng.uniform(0, 24)))
