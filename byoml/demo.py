@@ -6,7 +6,7 @@ import shutil
 import time
 from typing import Optional
 
-DEFAULT_TEMPLATE = "access-rarity"
+DEFAULT_TEMPLATE = "anomalous-resource-access"
 
 
 def run_demo(workdir: str = "byoml-demo", template: Optional[str] = None, seed: int = 7, users: int = 300) -> int:

@@ -19,6 +19,7 @@ ENTRY_POINT_GROUP = "byoml.templates"
 
 BUILTIN: Dict[str, str] = {
     "access-rarity": "byoml.templates.rarity:AccessRarity",
+    "anomalous-resource-access": "byoml.templates.resource_access:AnomalousResourceAccess",
 }
 
 

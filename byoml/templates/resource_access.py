@@ -1,0 +1,365 @@
+"""Template ``anomalous-resource-access``: which file-share accesses were out of character?
+
+Trains on SecurityEvent 5140 and scores every (tenant, user, resource) pair of the
+scoring window. How it works, and why (figures in ``benchmarks/access_quality.py``):
+
+1. **Strength.** Per (tenant, user, resource) over the training window: events per
+   active day, as in Sentinel BYO-ML (it measured better than active days, log events
+   and binary on the project's sample data).
+2. **Embedding.** Spark ML ALS with implicit feedback learns a vector per resource
+   (and user) from who accesses what; resources used by the same people point the same
+   way. Tenants get separate indices, so they never share factors.
+3. **Affinity** of a pair, by path (column ``ScoringPath``):
+
+   * ``known_pair`` / ``new_pair`` (known user, known resource): the highest cosine
+     between the resource and any resource in the user's history. A pair seen in
+     training is its own neighbour (affinity 1): scored by the same formula, never flagged.
+   * ``new_resource`` (known user): the resource is placed at the centre of the known
+     resources of its server (``Computer``): a department's new share sits with that
+     department's shares, so an outsider's first touch stays far from their history.
+   * ``new_user`` / ``new_user_new_resource``: the user has no history, so the other
+     resources they touched in the window (plus a weak prior towards what the tenant
+     typically uses) form their context; a new hire using their department's shares is
+     coherent, a new account sweeping several departments is not.
+
+   Every affinity is at least the resource's popularity (the share of the tenant's users
+   who accessed it), so first accesses to what everyone uses are never anomalies.
+4. **Score.** ``AnomalyScore = (mean - affinity) / std`` of the same path's affinities on
+   *normal* training behaviour of the same tenant (leave-one-out: each training pair scored
+   as if it were new; for new users, each training user-day scored as if the user were
+   new). So the score is in standard deviations below the tenant's normal, comparable
+   across paths: ``IsAnomaly = AnomalyScore >= threshold`` (default 2.5).
+
+Scoring is DataFrame and SQL expressions only (vector maths with higher-order functions):
+no Python UDF, no RDD API.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Dict
+
+from ..errors import ConfigError, EmptyWindowError
+from ..spark import timestamp_literal
+from ..timewindow import TimeWindow
+from . import vectors as V
+from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
+from .base import Model, RunInfo, Template
+
+STRENGTHS = ("events_per_day", "active_days", "log_events", "binary")
+KEYS = ["TenantId", "UserKey", "ResourceKey"]
+PATHS = ("history", "new_resource", "new_user")
+DEFAULT_MEAN, DEFAULT_STD = 1.0, 0.25  # calibration of a tenant with no usable training pairs
+
+
+@dataclass
+class ResourceAccessConfig(AccessMappingConfig):
+    """Parameters of ``anomalous-resource-access`` (defaults chosen by measurement).
+
+    ``rank``, ``reg_param``, ``alpha``, ``max_iter``, ``seed``: Spark ML ALS (implicit).
+    ``strength``: per-pair feature: ``events_per_day`` | ``active_days`` | ``log_events`` | ``binary``.
+    ``context_prior``: weight of the tenant's typical direction in a new user's context.
+    ``threshold``: ``IsAnomaly`` when ``AnomalyScore`` (standard deviations) reaches it.
+    ``calibration_pairs``: at most this many training pairs per path are used for calibration.
+    """
+
+    rank: int = 10
+    reg_param: float = 1.0
+    alpha: float = 1.0
+    max_iter: int = 10
+    seed: int = 42
+    strength: str = "events_per_day"
+    context_prior: float = 1.0
+    threshold: float = 2.5
+    calibration_pairs: int = 200_000
+    output_table: str = "AnomalousResourceAccessResult"
+
+    def validate(self) -> None:
+        super().validate()
+        if self.strength not in STRENGTHS:
+            raise ConfigError(f"strength must be one of {', '.join(STRENGTHS)}, not '{self.strength}'")
+        if self.rank < 2 or self.max_iter < 1:
+            raise ConfigError("rank must be >= 2 and max_iter >= 1")
+        if self.reg_param < 0 or self.alpha <= 0 or self.context_prior < 0:
+            raise ConfigError("reg_param and context_prior must be >= 0, alpha > 0")
+
+
+def _strength(cfg: ResourceAccessConfig):
+    from pyspark.sql import functions as F
+
+    return {
+        "events_per_day": F.col("AccessCount") / F.col("ActiveDays"),
+        "active_days": F.col("ActiveDays").cast("double"),
+        "log_events": F.log1p(F.col("AccessCount")),
+        "binary": F.lit(1.0),
+    }[cfg.strength]
+
+
+def _top3(df, group, order, label, out):
+    """Per group, the three ``label`` values with the highest ``order``, as one string."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    w = Window.partitionBy(*group).orderBy(F.col(order).desc(), F.col(label))
+    ranked = df.withColumn("_rank", F.row_number().over(w)).filter("_rank <= 3")
+    return ranked.groupBy(*group).agg(
+        F.concat_ws(", ", F.transform(F.array_sort(F.collect_list(F.struct("_rank", label))), lambda s: s[label])).alias(out)
+    )
+
+
+class ResourceAccessModel(Model):
+    """Fitted ``anomalous-resource-access``: resource vectors, histories, calibration."""
+
+    def score(self, prepared, run: RunInfo):
+        from pyspark.sql import functions as F
+
+        cfg: ResourceAccessConfig = self.template.config
+        rank = int(self.state["rank"])
+        t = self.tables
+        window = pair_summary(prepared).withColumn("ComputerKey", F.lower("Computer"))
+        items = t["items"].select("TenantId", "ResourceKey", "vec", "popularity", "top_users")
+        servers = t["servers"].select("TenantId", "ComputerKey", F.col("vec").alias("server_vec"),
+                                      F.col("top_users").alias("server_users"))
+        tenants = t["tenants"].select("TenantId", "mean_dir")
+        users = t["users"].select("TenantId", "UserKey", "top_resources", F.lit(True).alias("known_user"))
+        seen = t["history"].select(*KEYS, F.lit(True).alias("seen"), F.col("ActiveDays").alias("TrainingDays"))
+        pairs = (
+            window.join(items, ["TenantId", "ResourceKey"], "left")
+            .join(servers, ["TenantId", "ComputerKey"], "left")
+            .join(F.broadcast(tenants), ["TenantId"], "left")
+            .join(users, ["TenantId", "UserKey"], "left")
+            .join(seen, KEYS, "left")
+            .withColumn("known_user", F.coalesce("known_user", F.lit(False)))
+            .withColumn("known_item", F.col("vec").isNotNull())
+            .withColumn("r_vec", F.coalesce("vec", V.normalize(F.col("server_vec")), "mean_dir"))
+        )
+        path = (
+            F.when(F.col("mean_dir").isNull(), F.lit("new_tenant"))
+            .when(F.col("known_user") & F.col("known_item") & F.col("seen").isNotNull(), F.lit("known_pair"))
+            .when(F.col("known_user") & F.col("known_item"), F.lit("new_pair"))
+            .when(F.col("known_user"), F.lit("new_resource"))
+            .when(F.col("known_item"), F.lit("new_user"))
+            .otherwise(F.lit("new_user_new_resource"))
+        )
+        pairs = pairs.withColumn("ScoringPath", path).withColumn(
+            "cal_path",
+            F.when(F.col("ScoringPath").isin("known_pair", "new_pair"), F.lit("history"))
+            .when(F.col("ScoringPath") == "new_resource", F.lit("new_resource"))
+            .otherwise(F.lit("new_user")),
+        )
+
+        # known users: nearest resource of their history
+        history = t["history"].select("TenantId", "UserKey", F.col("ResourceKey").alias("h_key")).join(
+            t["items"].select("TenantId", F.col("ResourceKey").alias("h_key"), F.col("vec").alias("h_vec")),
+            ["TenantId", "h_key"],
+        )
+        known = (
+            pairs.filter(F.col("known_user") & F.col("r_vec").isNotNull())
+            .select(*KEYS, "r_vec")
+            .join(history, ["TenantId", "UserKey"])
+            .groupBy(*KEYS)
+            .agg(F.max(V.dot(F.col("r_vec"), F.col("h_vec"))).alias("a_known"))
+        )
+        # new users: the other resources of their window, plus the tenant's typical direction
+        newcomers = pairs.filter(~F.col("known_user") & F.col("r_vec").isNotNull())
+        context = V.grouped_sum(newcomers, ["TenantId", "UserKey"], "r_vec", "ctx_sum")
+        fresh = newcomers.join(context, ["TenantId", "UserKey"]).select(
+            *KEYS,
+            V.cosine(
+                V.add(V.sub(F.col("ctx_sum"), F.col("r_vec")), V.scale(F.col("mean_dir"), F.lit(cfg.context_prior))),
+                F.col("r_vec"),
+            ).alias("a_new"),
+        )
+        calibration = t["calibration"].select("TenantId", F.col("path").alias("cal_path"), "mean", "std")
+        scored = (
+            pairs.join(known, KEYS, "left")
+            .join(fresh, KEYS, "left")
+            .join(F.broadcast(calibration), ["TenantId", "cal_path"], "left")
+        )
+        affinity = F.greatest(F.coalesce("a_known", "a_new", F.lit(-1.0)), F.coalesce("popularity", F.lit(0.0)))
+        z = (F.col("mean") - affinity) / F.col("std")
+        score = F.when(F.col("std").isNull() | F.isnan(z), F.lit(0.0)).otherwise(z)
+        user_part = F.when(
+            F.col("known_user"), F.concat(F.lit("usual resources: "), F.coalesce("top_resources", F.lit("-")))
+        ).otherwise(F.lit("new user: no history"))
+        resource_part = F.when(
+            F.col("known_item"), F.concat(F.lit("usual users: "), F.coalesce("top_users", F.lit("-")))
+        ).otherwise(
+            F.concat(F.lit("new resource; usual users of "), F.col("Computer"), F.lit(": "), F.coalesce("server_users", F.lit("-")))
+        )
+        return scored.select(
+            timestamp_literal(run.run_time).alias("TimeGenerated"),
+            timestamp_literal(run.window.start).alias("WindowStart"),
+            timestamp_literal(run.window.end).alias("WindowEnd"),
+            "TenantId",
+            F.col("UserKey").alias("Account"),
+            "Computer",
+            "ShareName",
+            "Resource",
+            "AccessCount",
+            "FirstSeen",
+            "LastSeen",
+            score.cast("double").alias("AnomalyScore"),
+            (score >= F.lit(cfg.threshold)).alias("IsAnomaly"),
+            "ScoringPath",
+            F.concat_ws(" | ", user_part, resource_part).alias("Explanation"),
+            affinity.cast("double").alias("Affinity"),
+            F.coalesce("TrainingDays", F.lit(0)).cast("long").alias("TrainingDays"),
+        )
+
+
+class AnomalousResourceAccess(Template):
+    """Collaborative filtering (implicit ALS) over who accesses which file share."""
+
+    name = "anomalous-resource-access"
+    version = "1.0"
+    table = "SecurityEvent"
+    output_table = "AnomalousResourceAccessResult"
+    Config = ResourceAccessConfig
+    sample_data = "resource-access"
+    model_class = ResourceAccessModel
+
+    def columns(self):
+        return mapping_columns(self.config)
+
+    def required_columns(self):
+        c = self.config
+        return [c.user_column, c.computer_column, c.share_column, "EventID"]
+
+    def prepare(self, events):
+        return access_events(events, self.config)
+
+    def fit(self, prepared, window: TimeWindow) -> Model:
+        from pyspark import StorageLevel
+        from pyspark.ml.recommendation import ALS
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        cfg: ResourceAccessConfig = self.config
+        rank = cfg.rank
+        pairs = (
+            pair_summary(prepared)
+            .withColumn("strength", _strength(cfg))
+            .withColumn("ComputerKey", F.lower("Computer"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        if pairs.isEmpty():
+            raise EmptyWindowError(f"{self.name}: no access events in the training window {window}")
+
+        # dense integer ids, tenant-separated (distinct users/resources only, never the events)
+        users = pairs.select("TenantId", "UserKey").distinct().withColumn(
+            "uid", F.dense_rank().over(Window.orderBy("TenantId", "UserKey")) - 1)
+        items = pairs.groupBy("TenantId", "ResourceKey").agg(
+            F.min("Computer").alias("Computer"), F.min("ComputerKey").alias("ComputerKey"),
+            F.min("Resource").alias("Resource"), F.count(F.lit(1)).alias("n_users"),
+        ).withColumn("iid", F.dense_rank().over(Window.orderBy("TenantId", "ResourceKey")) - 1)
+        ratings = (
+            pairs.join(users, ["TenantId", "UserKey"]).join(items.select("TenantId", "ResourceKey", "iid"), ["TenantId", "ResourceKey"])
+            .select("uid", "iid", "strength")
+        )
+        als = ALS(
+            rank=rank, maxIter=cfg.max_iter, regParam=cfg.reg_param, alpha=cfg.alpha, implicitPrefs=True,
+            userCol="uid", itemCol="iid", ratingCol="strength", seed=cfg.seed, nonnegative=False,
+            numUserBlocks=4, numItemBlocks=4, coldStartStrategy="drop",
+        )
+        als_model = als.fit(ratings)
+        tenant_users = users.groupBy("TenantId").agg(F.count(F.lit(1)).alias("tenant_users"))
+        item_vecs = (
+            items.join(als_model.itemFactors.withColumnRenamed("id", "iid"), "iid")
+            .join(F.broadcast(tenant_users), "TenantId")
+            .select(
+                "TenantId", "ResourceKey", "Computer", "ComputerKey", "Resource", "n_users",
+                V.normalize(F.col("features").cast("array<double>")).alias("vec"),
+                (F.col("n_users") / F.col("tenant_users")).alias("popularity"),
+            )
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        weighted = item_vecs.select("TenantId", V.scale(F.col("vec"), F.col("popularity")).alias("w"))
+        tenants = (
+            V.grouped_sum(weighted, ["TenantId"], "w", "dir_sum")
+            .select("TenantId", V.normalize(F.col("dir_sum")).alias("mean_dir"))
+            .join(tenant_users, "TenantId")
+        )
+        server_sums = V.grouped_sum(item_vecs, ["TenantId", "ComputerKey"], "vec", "vec")
+        history = pairs.select(*KEYS, "ComputerKey", "Resource", "AccessCount", "ActiveDays", "strength")
+
+        server_users = _top3(
+            pairs.groupBy("TenantId", "ComputerKey", "UserKey").agg(F.sum("strength").alias("s")),
+            ["TenantId", "ComputerKey"], "s", "UserKey", "top_users")
+        servers = server_sums.join(server_users, ["TenantId", "ComputerKey"], "left")
+        items_out = item_vecs.join(
+            _top3(pairs, ["TenantId", "ResourceKey"], "strength", "UserKey", "top_users"), ["TenantId", "ResourceKey"], "left")
+        users_out = users.drop("uid").join(
+            _top3(pairs, ["TenantId", "UserKey"], "strength", "Resource", "top_resources"), ["TenantId", "UserKey"], "left")
+
+        calibration = self._calibrate(prepared, history, item_vecs, server_sums, tenants)
+        counts: Dict[str, Any] = pairs.agg(
+            F.count(F.lit(1)).alias("pairs"), F.count_distinct("TenantId", "UserKey").alias("users"),
+            F.count_distinct("TenantId", "ResourceKey").alias("resources"),
+        ).first().asDict()
+        model = ResourceAccessModel(
+            self,
+            tables={
+                "items": items_out, "servers": servers, "tenants": tenants, "users": users_out,
+                "history": history, "calibration": calibration,
+            },
+            state={"rank": rank},
+            metadata={"counts": {k: int(v) for k, v in counts.items()}},
+        )
+        return model
+
+    def _calibrate(self, prepared, history, item_vecs, server_sums, tenants):
+        """Mean and std of each path's affinity on normal training behaviour, per tenant."""
+        from pyspark.sql import functions as F
+
+        cfg: ResourceAccessConfig = self.config
+        vecs = item_vecs.select("TenantId", "ResourceKey", "vec", "popularity", "ComputerKey")
+        target = history.select(*KEYS).join(vecs, ["TenantId", "ResourceKey"])
+        total = target.count()
+        if total > cfg.calibration_pairs:
+            target = target.sample(fraction=cfg.calibration_pairs / total, seed=cfg.seed)
+        others = history.select("TenantId", "UserKey", F.col("ResourceKey").alias("h_key")).join(
+            vecs.select("TenantId", F.col("ResourceKey").alias("h_key"), F.col("vec").alias("h_vec")), ["TenantId", "h_key"])
+        # the user's other resources (leave one out)
+        loo = target.join(others, ["TenantId", "UserKey"]).filter(F.col("h_key") != F.col("ResourceKey"))
+        history_path = loo.groupBy(*KEYS, "popularity").agg(F.max(V.dot(F.col("vec"), F.col("h_vec"))).alias("a")).select(
+            "TenantId", F.lit("history").alias("path"), F.greatest("a", "popularity").alias("a"))
+        # the resource replaced by its server's other resources, as if it were new
+        server_loo = target.join(server_sums.withColumnRenamed("vec", "s_vec"), ["TenantId", "ComputerKey"]).join(
+            tenants.select("TenantId", "mean_dir"), "TenantId").withColumn(
+            "c_vec", F.when(V.norm(V.sub(F.col("s_vec"), F.col("vec"))) > 1e-9, V.normalize(V.sub(F.col("s_vec"), F.col("vec"))))
+            .otherwise(F.col("mean_dir")))
+        resource_path = (
+            server_loo.select(*KEYS, "c_vec").join(others, ["TenantId", "UserKey"]).filter(F.col("h_key") != F.col("ResourceKey"))
+            .groupBy(*KEYS).agg(F.max(V.dot(F.col("c_vec"), F.col("h_vec"))).alias("a"))
+            .select("TenantId", F.lit("new_resource").alias("path"), "a")
+        )
+        # each training user-day scored as if the user were new that day
+        days = prepared.select("TenantId", "UserKey", F.to_date("TimeGenerated").alias("day"), "ResourceKey").distinct().join(
+            vecs, ["TenantId", "ResourceKey"])
+        day_total = days.count()
+        if day_total > cfg.calibration_pairs:
+            days = days.sample(fraction=cfg.calibration_pairs / day_total, seed=cfg.seed)
+        day_sums = V.grouped_sum(days, ["TenantId", "UserKey", "day"], "vec", "ctx_sum")
+        user_path = days.join(day_sums, ["TenantId", "UserKey", "day"]).join(tenants.select("TenantId", "mean_dir"), "TenantId").select(
+            "TenantId", F.lit("new_user").alias("path"),
+            F.greatest(
+                V.cosine(V.add(V.sub(F.col("ctx_sum"), F.col("vec")), V.scale(F.col("mean_dir"), F.lit(cfg.context_prior))), F.col("vec")),
+                F.col("popularity"),
+            ).alias("a"),
+        )
+        stats = history_path.unionByName(resource_path).unionByName(user_path).groupBy("TenantId", "path").agg(
+            F.mean("a").alias("mean"), F.stddev_pop("a").alias("std"), F.count(F.lit(1)).alias("n"))
+        stats = stats.filter((F.col("n") >= 2) & (F.col("std") > 1e-6))
+        # every tenant gets every path: a path without normal examples borrows the tenant's
+        # history path, and a tenant without any falls back to a wide default
+        grid = tenants.select("TenantId").crossJoin(
+            prepared.sparkSession.createDataFrame([(p,) for p in PATHS], "path string"))
+        fallback = stats.filter(F.col("path") == "history").select(
+            "TenantId", F.col("mean").alias("fb_mean"), F.col("std").alias("fb_std"))
+        return grid.join(stats, ["TenantId", "path"], "left").join(fallback, "TenantId", "left").select(
+            "TenantId", "path",
+            F.coalesce("mean", "fb_mean", F.lit(DEFAULT_MEAN)).alias("mean"),
+            F.coalesce("std", "fb_std", F.lit(DEFAULT_STD)).alias("std"),
+            F.coalesce("n", F.lit(0)).alias("n"),
+        )
