@@ -19,6 +19,7 @@ ENTRY_POINT_GROUP = "byoml.templates"
 
 BUILTIN: Dict[str, str] = {
     "access-rarity": "byoml.templates.rarity:AccessRarity",
+    "series-decompose": "byoml.templates.series_decompose:SeriesDecompose",
 }
 
 
