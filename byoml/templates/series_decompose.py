@@ -56,6 +56,8 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
     refitted; the bins in between are forecast. ``level``: window of the recent-level
     correction ("0" turns it off). ``fences``: ``refit`` (KQL: residuals of the current
     fit), ``holdout`` (out-of-sample residuals at training) or ``widest`` of the two.
+    ``holdout``: the end of the training window on which the period is chosen and the holdout
+    fences are measured (shorter when the history before it would be too short).
     """
 
     period: str = "auto"
@@ -65,6 +67,7 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
     test_points: str = "1d"
     level: str = "1d"
     fences: str = "widest"
+    holdout: str = "7d"
 
     def validate(self) -> None:
         super().validate()
@@ -81,6 +84,8 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
         if self.bins(self.lookback, "lookback") < 2:
             raise ConfigError("lookback must be at least two bins")
         self.bins(self.level, "level")
+        if self.bins(self.holdout, "holdout") < MIN_HOLDOUT_BINS:
+            raise ConfigError(f"holdout must be at least {MIN_HOLDOUT_BINS} bins")
 
     def candidate_periods(self) -> List[int]:
         if self.period == "none":
@@ -117,11 +122,11 @@ def fit_series(index: np.ndarray, y: np.ndarray, cfg: SeriesDecomposeConfig) -> 
     z = np.log(y + offset) if log else y
     specs = [cfg.spec(p) for p in cfg.candidate_periods()]
     usable = [s for s in specs if s.history_needed + MIN_HOLDOUT_BINS <= len(z)] or [min(specs, key=lambda s: s.history_needed)]
-    start = max(s.history_needed for s in usable)
+    start = max(max(s.history_needed for s in usable), len(z) - cfg.bins(cfg.holdout, "holdout"))
     errors = holdout_errors(z, index, usable, start) if start < len(z) else [np.nan] * len(usable)
     best_i = int(np.nanargmin(errors)) if np.isfinite(errors).any() else 0
     best = usable[best_i]
-    pred = rolling_forecast(z, index, best.history_needed, best)["baseline"]
+    pred = rolling_forecast(z, index, max(best.history_needed, start), best)["baseline"]
     fences = Fences.from_residuals(z - pred, tuple(cfg.quantiles), cfg.threshold)
     out.update(period=int(best.period), log=bool(log), offset=offset, q_lo=fences.q_lo, q_hi=fences.q_hi,
                holdout_mae=errors[best_i])
