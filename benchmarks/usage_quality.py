@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import shutil
 import sys
 import time
 
@@ -45,6 +46,7 @@ def methods(extra):
 
 
 def run_method(tpl, data: str, labels: dict, work: str, spark) -> dict:
+    shutil.rmtree(work, ignore_errors=True)  # a sink keeps earlier runs' rows: start clean
     model, sink = os.path.join(work, "model"), os.path.join(work, "sink")
     tw, sw = labels["train_window"], labels["score_window"]
     train(tpl, data, model, tw["start"], tw["end"], spark=spark)

@@ -151,6 +151,12 @@ def usage_metrics(scores: pd.DataFrame, labels: dict) -> Dict[str, Any]:
         raise ConfigError(f"scored rows lack column(s) {sorted(needed - set(scores.columns))}; is this a usage output?")
     if len(scores) and (pd.to_numeric(scores["Anomalies"], errors="coerce").fillna(0) != 0).all():
         raise ConfigError("the scored rows hold only anomalies: re-run 'byoml score' with '--emit all' to evaluate")
+    dup = int(scores.duplicated([key, "TimeGenerated"]).sum())
+    if dup:
+        raise ConfigError(
+            f"the scored rows hold {dup} bins more than once (several runs over the same hours in one sink); "
+            "evaluate one run's output: score into an empty --sink"
+        )
     out = window_flags(scores, labels.get("windows", []), key=key, spans=labels.get("spans"))
     by_kind: Dict[str, Dict[str, int]] = {}
     for kind in sorted({w.get("kind", "") for w in labels.get("windows", [])} - {""}):

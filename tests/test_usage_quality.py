@@ -100,3 +100,12 @@ def test_nab_real_series_quality(name, tmp_path, spark):
     assert m["window_recall"] >= 0.6
     assert m["false_flags_per_1000_bins"] <= 20.0
     assert m["nab_score"] >= 45.0
+
+
+def test_usage_metrics_rejects_bins_scored_twice():
+    from byoml.errors import ConfigError
+    from byoml.evaluate_series import usage_metrics
+
+    rows = _rows([0, 1, 0])
+    with pytest.raises(ConfigError, match="more than once"):
+        usage_metrics(pd.concat([rows, rows]), {"windows": WINDOW})
