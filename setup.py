@@ -23,6 +23,7 @@ setup(
         "numpy>=1.24",
         "pyarrow>=11",
         "scikit-learn>=1.3",
+        "threadpoolctl>=3",
         "pyyaml>=6",
     ],
     extras_require={

@@ -43,3 +43,7 @@ class ModelError(ByomlError):
 
 class JavaNotFoundError(ByomlError):
     """Local Spark needs a Java runtime and none was found."""
+
+
+class SeriesError(ByomlError):
+    """A time series cannot be fitted (too short, constant) or scored."""

@@ -312,7 +312,7 @@ class ResourceAccessSample:
                             u.profile[res] = float(rng.uniform(0.5, 1.5))
                 self._normal_day(t, day, emit)
                 if scoring:
-                    incidents.extend(self._incidents(t, day, emit))
+                    incidents.extend(self._incidents(t, day, emit, users_train))
                 for when, rec, label_kind in emit.accesses:
                     acct = rec["Account"].lower()
                     key = (t.tenant_id, acct, (rec["Computer"].lower(), rec["ShareName"].lower()))
@@ -452,8 +452,12 @@ class ResourceAccessSample:
         if rng.random() < 0.3:
             emit.access(u, Resource("FS-CORP-01." + t.dns, "Software"), self.g.work_time(day))
 
-    def _incidents(self, t: Tenant, day: int, emit) -> List[dict]:
-        """Inject the scoring day's anomalies; returns their descriptions."""
+    def _incidents(self, t: Tenant, day: int, emit, known: Set[Tuple[str, str]]) -> List[dict]:
+        """Inject the scoring day's anomalies; returns their descriptions.
+
+        Incidents of "known" users pick staff with training history: a part-timer who never
+        worked in the training window is, for any model, a new user.
+        """
         g = self.g
         rng = g.rng
         depts = list(t.dept_shares)
@@ -461,7 +465,8 @@ class ResourceAccessSample:
         for a, b in AFFINITY:
             partners[a].add(b)
             partners[b].add(a)
-        staff = [u for u in t.users if u.kind in ("staff", "part_time") and u.start_day == 0]
+        staff = [u for u in t.users if u.kind in ("staff", "part_time") and u.start_day == 0
+                 and (t.tenant_id, u.account.lower()) in known]
         out: List[dict] = []
 
         def foreign_depts(u: User) -> List[str]:

@@ -8,7 +8,8 @@ scoring window. How it works, and why (figures in ``benchmarks/access_quality.py
    and binary on the project's sample data).
 2. **Embedding.** Spark ML ALS with implicit feedback learns a vector per resource
    (and user) from who accesses what; resources used by the same people point the same
-   way. Tenants get separate indices, so they never share factors.
+   way. Tenants get separate indices, so they never share factors. A resource few users
+   touched is pulled towards the resources of its server (``item_prior``).
 3. **Affinity** of a pair, by path (column ``ScoringPath``):
 
    * ``known_pair`` / ``new_pair`` (known user, known resource): the highest cosine
@@ -27,8 +28,9 @@ scoring window. How it works, and why (figures in ``benchmarks/access_quality.py
 4. **Score.** ``AnomalyScore = (mean - affinity) / std`` of the same path's affinities on
    *normal* training behaviour of the same tenant (leave-one-out: each training pair scored
    as if it were new; for new users, each training user-day scored as if the user were
-   new). So the score is in standard deviations below the tenant's normal, comparable
-   across paths: ``IsAnomaly = AnomalyScore >= threshold`` (default 2.5).
+   new, summarised by median and MAD x 1.4826 because backup and admin accounts touch
+   everything every day). So the score is in standard deviations below the tenant's
+   normal, comparable across paths: ``IsAnomaly = AnomalyScore >= threshold`` (default 2.5).
 
 Scoring is DataFrame and SQL expressions only (vector maths with higher-order functions):
 no Python UDF, no RDD API.
@@ -59,6 +61,7 @@ class ResourceAccessConfig(AccessMappingConfig):
     ``rank``, ``reg_param``, ``alpha``, ``max_iter``, ``seed``: Spark ML ALS (implicit).
     ``strength``: per-pair feature: ``events_per_day`` | ``active_days`` | ``log_events`` | ``binary``.
     ``context_prior``: weight of the tenant's typical direction in a new user's context.
+    ``item_prior``: weight (in users) pulling a little-used resource towards its server's resources.
     ``threshold``: ``IsAnomaly`` when ``AnomalyScore`` (standard deviations) reaches it.
     ``calibration_pairs``: at most this many training pairs per path are used for calibration.
     """
@@ -70,6 +73,7 @@ class ResourceAccessConfig(AccessMappingConfig):
     seed: int = 42
     strength: str = "events_per_day"
     context_prior: float = 1.0
+    item_prior: float = 2.0
     threshold: float = 2.5
     calibration_pairs: int = 200_000
     output_table: str = "AnomalousResourceAccessResult"
@@ -80,8 +84,8 @@ class ResourceAccessConfig(AccessMappingConfig):
             raise ConfigError(f"strength must be one of {', '.join(STRENGTHS)}, not '{self.strength}'")
         if self.rank < 2 or self.max_iter < 1:
             raise ConfigError("rank must be >= 2 and max_iter >= 1")
-        if self.reg_param < 0 or self.alpha <= 0 or self.context_prior < 0:
-            raise ConfigError("reg_param and context_prior must be >= 0, alpha > 0")
+        if self.reg_param < 0 or self.alpha <= 0 or self.context_prior < 0 or self.item_prior < 0:
+            raise ConfigError("reg_param, context_prior and item_prior must be >= 0, alpha > 0")
 
 
 def _strength(cfg: ResourceAccessConfig):
@@ -264,14 +268,25 @@ class AnomalousResourceAccess(Template):
         )
         als_model = als.fit(ratings)
         tenant_users = users.groupBy("TenantId").agg(F.count(F.lit(1)).alias("tenant_users"))
-        item_vecs = (
+        raw_vecs = (
             items.join(als_model.itemFactors.withColumnRenamed("id", "iid"), "iid")
             .join(F.broadcast(tenant_users), "TenantId")
             .select(
                 "TenantId", "ResourceKey", "Computer", "ComputerKey", "Resource", "n_users",
-                V.normalize(F.col("features").cast("array<double>")).alias("vec"),
+                V.normalize(F.col("features").cast("array<double>")).alias("raw_vec"),
                 (F.col("n_users") / F.col("tenant_users")).alias("popularity"),
             )
+        )
+        # A resource few users touched has a vague factor: shrink it towards its server's resources,
+        # with the weight of ``item_prior`` users (a new share sits with its department's shares).
+        centroids = V.grouped_sum(raw_vecs.withColumn("w", V.scale(F.col("raw_vec"), F.col("n_users"))),
+                                  ["TenantId", "ComputerKey"], "w", "centroid")
+        item_vecs = (
+            raw_vecs.join(centroids, ["TenantId", "ComputerKey"])
+            .withColumn("vec", V.normalize(V.add(
+                V.scale(F.col("raw_vec"), F.col("n_users")),
+                V.scale(V.normalize(F.col("centroid")), F.lit(cfg.item_prior)))))
+            .drop("raw_vec", "centroid")
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
         weighted = item_vecs.select("TenantId", V.scale(F.col("vec"), F.col("popularity")).alias("w"))
@@ -348,8 +363,19 @@ class AnomalousResourceAccess(Template):
                 F.col("popularity"),
             ).alias("a"),
         )
-        stats = history_path.unionByName(resource_path).unionByName(user_path).groupBy("TenantId", "path").agg(
-            F.mean("a").alias("mean"), F.stddev_pop("a").alias("std"), F.count(F.lit(1)).alias("n"))
+        reference = history_path.unionByName(resource_path).unionByName(user_path)
+        median = reference.groupBy("TenantId", "path").agg(F.percentile_approx("a", 0.5).alias("median"))
+        spread = reference.join(median, ["TenantId", "path"]).groupBy("TenantId", "path").agg(
+            F.mean("a").alias("mean"), F.stddev_pop("a").alias("std"), F.count(F.lit(1)).alias("n"),
+            F.first("median").alias("median"), F.percentile_approx(F.abs(F.col("a") - F.col("median")), 0.5).alias("mad"))
+        # New users are compared with a typical user-day by median and MAD: a few accounts (backup,
+        # admins) touch everything every day and would otherwise widen the new-user reference.
+        robust = F.col("path") == "new_user"
+        stats = spread.select(
+            "TenantId", "path", "n",
+            F.when(robust, F.col("median")).otherwise(F.col("mean")).alias("mean"),
+            F.when(robust, F.col("mad") * 1.4826).otherwise(F.col("std")).alias("std"),
+        )
         stats = stats.filter((F.col("n") >= 2) & (F.col("std") > 1e-6))
         # every tenant gets every path: a path without normal examples borrows the tenant's
         # history path, and a tenant without any falls back to a wide default

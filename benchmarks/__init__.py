@@ -1,0 +1,1 @@
+"""Benchmarks: quality and scale figures, run by hand (not timed tests)."""

@@ -1,0 +1,251 @@
+"""make-series in Spark, bin arithmetic, and the shared pieces of the time-series templates.
+
+A series is identified by its key columns (``DataType`` for Usage). Bins are numbered
+from the Unix epoch (``bin = floor(seconds / bin_seconds)``), as KQL's ``bin()`` does,
+so a bin's phase in the day or week does not depend on the run. A series starts at its
+first observed bin; after that **a missing bin is a value of 0** (silence is a signal).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, SeriesError
+from ..timewindow import TimeWindow, format_time
+from .base import TemplateConfig
+
+AGGREGATIONS = ("sum", "avg", "count", "min", "max")
+BAD_SERIES = ("error", "skip")
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$")
+_UNIT = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: status of a series in a model or an output row
+OK, TOO_SHORT, CONSTANT, NEW_SERIES, WARMUP = "ok", "too_short", "constant", "new_series", "warmup"
+
+
+def parse_duration(text: str, what: str = "duration") -> int:
+    """Seconds in ``"1h"``, ``"30m"``, ``"14d"``, ``"1w"``; ``"0"`` is 0.
+
+    >>> parse_duration("1h"), parse_duration("14d"), parse_duration("0")
+    (3600, 1209600, 0)
+    """
+    if str(text).strip() == "0":
+        return 0
+    m = _DURATION.match(str(text))
+    if not m:
+        raise ConfigError(f"{what} '{text}' is not a duration like 30m, 1h, 1d or 1w")
+    return int(m.group(1)) * _UNIT[m.group(2)]
+
+
+@dataclass
+class SeriesConfig(TemplateConfig):
+    """How rows of a table become series: ``make-series <aggregation>(<value_column>) on <time_column>
+    from <window start> to <window end> step <bin> by <group_by>``.
+
+    ``where``: an extra Spark SQL filter on the rows. ``aggregation`` is one of sum, avg,
+    count, min, max. ``bad_series``: ``error`` stops training when a series is too short or
+    constant; ``skip`` trains without it and counts it in the model metadata.
+    """
+
+    table: str = "Usage"
+    time_column: str = "TimeGenerated"
+    value_column: str = "Quantity"
+    aggregation: str = "sum"
+    group_by: List[str] = field(default_factory=lambda: ["DataType"])
+    bin: str = "1h"
+    where: Optional[str] = None
+    output_table: str = "UsageAnomalies"
+    threshold: float = 1.5
+    quantiles: List[float] = field(default_factory=lambda: [0.1, 0.9])
+    transform: str = "auto"
+    min_train_bins: int = 60
+    bad_series: str = "error"
+
+    def validate(self) -> None:
+        if self.aggregation not in AGGREGATIONS:
+            raise ConfigError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, not '{self.aggregation}'")
+        if not self.group_by:
+            raise ConfigError("group_by must name at least one column (e.g. DataType)")
+        if parse_duration(self.bin, "bin") <= 0:
+            raise ConfigError("bin must be a positive duration such as 1h")
+        if self.threshold <= 0:
+            raise ConfigError("threshold (Tukey k) must be > 0")
+        if len(self.quantiles) != 2 or not 0 <= self.quantiles[0] < self.quantiles[1] <= 1:
+            raise ConfigError("quantiles must be two increasing values in [0, 1], e.g. [0.1, 0.9]")
+        if self.transform not in ("auto", "log", "none"):
+            raise ConfigError("transform must be auto, log or none")
+        if self.bad_series not in BAD_SERIES:
+            raise ConfigError(f"bad_series must be one of {', '.join(BAD_SERIES)}")
+        if self.min_train_bins < 3:
+            raise ConfigError("min_train_bins must be at least 3")
+
+    @property
+    def bin_seconds(self) -> int:
+        return parse_duration(self.bin, "bin")
+
+    def bins(self, text: str, what: str) -> int:
+        """A duration from the config in bins (it must be a whole number of bins)."""
+        seconds = parse_duration(text, what)
+        if seconds % self.bin_seconds:
+            raise ConfigError(f"{what} '{text}' is not a whole number of {self.bin} bins")
+        return seconds // self.bin_seconds
+
+
+def series_columns(cfg: SeriesConfig) -> List[str]:
+    cols = [cfg.time_column, *cfg.group_by]
+    if cfg.aggregation != "count":
+        cols.append(cfg.value_column)
+    return list(dict.fromkeys(cols))
+
+
+def check_window(window: TimeWindow, cfg: SeriesConfig) -> Tuple[Optional[int], Optional[int]]:
+    """The window's first and end bin numbers; the bin size must divide it and its start."""
+    step = cfg.bin_seconds
+    out: List[Optional[int]] = []
+    for value in (window.start, window.end):
+        if value is None:
+            out.append(None)
+            continue
+        seconds = int(value.timestamp())
+        if seconds % step or value.microsecond:
+            raise ConfigError(
+                f"the bin size {cfg.bin} does not divide the window {window}: {format_time(value)} is not on a "
+                f"{cfg.bin} boundary; start and end the window on whole bins"
+            )
+        out.append(seconds // step)
+    return out[0], out[1]
+
+
+def make_series(events, cfg: SeriesConfig):
+    """Rows -> one row per (series key, bin): keys, ``bin``, aggregated ``Value``, ``TimeGenerated`` (bin start)."""
+    from pyspark.sql import functions as F
+
+    df = events
+    if cfg.where:
+        df = df.filter(F.expr(cfg.where))
+    time = F.col(cfg.time_column).cast("timestamp")
+    df = df.filter(time.isNotNull())
+    bin_no = F.floor(F.unix_seconds(time) / F.lit(cfg.bin_seconds)).cast("long")
+    keys = [F.coalesce(F.col(c).cast("string"), F.lit("")).alias(c) for c in cfg.group_by]
+    if cfg.aggregation == "count":
+        value = F.lit(1.0)
+    else:
+        value = F.col(cfg.value_column).cast("double")
+        df = df.filter(value.isNotNull())
+    agg = {
+        "sum": F.sum, "avg": F.avg, "min": F.min, "max": F.max, "count": F.sum,
+    }[cfg.aggregation]
+    return (
+        df.select(*keys, bin_no.alias("bin"), value.alias("v"))
+        .groupBy(*cfg.group_by, "bin")
+        .agg(agg("v").cast("double").alias("Value"))
+        .withColumn("TimeGenerated", F.timestamp_seconds(F.col("bin") * F.lit(cfg.bin_seconds)))
+    )
+
+
+def dense(values: pd.DataFrame, lo: int, hi: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Bin numbers ``lo..hi-1`` and their values (a missing bin is 0) from rows ``bin``, ``Value``."""
+    index = np.arange(lo, hi, dtype=np.int64)
+    out = np.zeros(len(index))
+    if len(values):
+        rows = values.dropna(subset=["bin"])
+        b = rows["bin"].to_numpy(dtype=np.int64)
+        keep = (b >= lo) & (b < hi)
+        out[b[keep] - lo] = rows["Value"].to_numpy(dtype=float)[keep]
+    return index, out
+
+
+def series_status(values: np.ndarray, min_bins: int) -> str:
+    if len(values) < min_bins:
+        return TOO_SHORT
+    if np.ptp(values) == 0:
+        return CONSTANT
+    return OK
+
+
+def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[str, int]:
+    """Count series per status; raise :class:`SeriesError` for bad ones unless ``bad_series: skip``."""
+    from pyspark.sql import functions as F
+
+    counts = {r["status"]: int(r["n"]) for r in series.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
+    bad = {s: n for s, n in counts.items() if s != OK}
+    if bad and (cfg.bad_series == "error" or not counts.get(OK)):
+        examples = []
+        for row in series.filter(F.col("status") != OK).select(*keys, "status", "n_bins").limit(5).collect():
+            name = "/".join(str(row[k]) for k in keys)
+            examples.append(f"{name} ({row['status'].replace('_', ' ')}, {row['n_bins']} bins)")
+        what = []
+        if TOO_SHORT in bad:
+            what.append(f"{bad[TOO_SHORT]} too short (fewer than {cfg.min_train_bins} {cfg.bin} bins)")
+        if CONSTANT in bad:
+            what.append(f"{bad[CONSTANT]} constant (nothing to learn, every change would be an anomaly)")
+        fix = ("lengthen the training window, drop them with 'where', or set bad_series: skip"
+               if counts.get(OK) else "lengthen the training window or check the input")
+        raise SeriesError(f"{' and '.join(what)} series cannot be fitted, e.g. {', '.join(examples)}: {fix}")
+    return {f"series_{k}": v for k, v in counts.items()}
+
+
+def series_key_schema(cfg: SeriesConfig) -> str:
+    return ", ".join(f"`{c}` string" for c in cfg.group_by)
+
+
+OUTPUT_COLUMNS = (
+    "TimeGenerated timestamp, ActualUsage double, PredictedUsage double, LowerBound double, UpperBound double, "
+    "Residual double, AnomalyScore double, Anomalies int, SeriesStatus string"
+)
+
+
+def output_schema(cfg: SeriesConfig) -> str:
+    return f"{series_key_schema(cfg)}, {OUTPUT_COLUMNS}"
+
+
+def output_frame(key: dict, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
+                 lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, status) -> pd.DataFrame:
+    """Output rows of one series (pandas), in the column order of :func:`output_schema`."""
+    out = pd.DataFrame({k: [v] * len(index) for k, v in key.items()})
+    out["TimeGenerated"] = pd.to_datetime(index.astype(np.int64) * bin_seconds, unit="s", utc=True)
+    out["ActualUsage"] = actual
+    out["PredictedUsage"] = predicted
+    out["LowerBound"] = lower
+    out["UpperBound"] = upper
+    out["Residual"] = actual - predicted
+    out["AnomalyScore"] = score
+    out["Anomalies"] = np.asarray(flags, dtype=np.int32)
+    out["SeriesStatus"] = status
+    return out
+
+
+def empty_output(cfg: SeriesConfig) -> pd.DataFrame:
+    cols = list(cfg.group_by) + [c.split()[0] for c in OUTPUT_COLUMNS.split(", ")]
+    return pd.DataFrame({c: [] for c in cols})
+
+
+def unscored(key: dict, index: np.ndarray, actual: np.ndarray, bin_seconds: int, status: str) -> pd.DataFrame:
+    nan = np.full(len(index), np.nan)
+    return output_frame(key, index, bin_seconds, actual, nan, nan, nan, nan, np.zeros(len(index)), status)
+
+
+def finish_output(df, run) -> "object":
+    """Add ``ModelVersion`` and ``RunId`` (Spark) and order the columns."""
+    from pyspark.sql import functions as F
+
+    return df.withColumn("ModelVersion", F.lit(run.model_version)).withColumn("RunId", F.lit(run.run_id))
+
+
+def score_bins(window: TimeWindow, cfg: SeriesConfig, lookback_bins: int) -> Tuple[int, int, int]:
+    """(first bin read, first scored bin, end bin) of a scoring window."""
+    start, end = check_window(window, cfg)
+    if start is None or end is None:
+        raise ConfigError("scoring needs a bounded window (--start and --end)")
+    return start - lookback_bins, start, end
+
+
+def limit_threads():
+    """One BLAS/OpenMP thread per Python worker: Spark already runs one task per core."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)

@@ -1,0 +1,308 @@
+"""Template ``usage-regression``: the Azure Monitor notebook's regression recipe, made into a product.
+
+Hourly series per DataType (the sum of ``Quantity`` per bin; a missing bin is 0). Series
+are pooled into groups of at most ``series_per_model`` (a hash of the key), and each
+group is fitted on one executor (``applyInPandas``):
+
+* every series is put on a common scale (log when positive, centred, divided by its spread);
+* features that generalise (:mod:`byoml.templates.regression`): hour of day, day of week,
+  the value a day and a week before, the same hour's median over the last week and the
+  recent level, all from bins before the one predicted, instead of the notebook's
+  Year/Month/Day/Hour, which cannot extrapolate past the training window;
+* Ridge (one-hot DataType, scaled features) and HistGradientBoosting (DataType as a
+  categorical feature) are compared with ``TimeSeriesSplit``; the lower MAE wins and
+  both MAEs are kept in the metadata;
+* per DataType, Tukey fences (10th/90th percentiles, k = 1.5) on the out-of-fold residuals.
+
+Scoring rolls forward: each bin's features come from the bins before it, read from the
+source (``score_lookback``); the fences are the wider of the trained ones and the
+quantiles of the residuals over the ``fence_window`` before each day, so a series whose
+noise grows does not flag every hour.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from dataclasses import dataclass
+from typing import Dict, List
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, ModelError
+from ..timewindow import TimeWindow
+from . import series_frame as sf
+from .base import Model, RunInfo, Template
+from .regression import CALENDAR, NUMERIC, SeriesScale, default_features, fit_select
+from .tukey import Fences, tukey_flag, tukey_score
+
+FEATURE_HISTORY = "8d"
+
+
+@dataclass
+class UsageRegressionConfig(sf.SeriesConfig):
+    """Parameters of ``usage-regression``.
+
+    ``series_per_model``: series pooled in one model (one executor task each). ``n_splits``:
+    folds of ``TimeSeriesSplit``. ``fence_window``: residual history the fences widen to
+    ("0": trained fences only). ``ridge_alpha``, ``hgb_max_iter``: candidate settings.
+    """
+
+    series_per_model: int = 200
+    n_splits: int = 3
+    ridge_alpha: float = 1.0
+    hgb_max_iter: int = 100
+    fence_window: str = "14d"
+    seed: int = 0
+
+    def validate(self) -> None:
+        super().validate()
+        if self.series_per_model < 1:
+            raise ConfigError("series_per_model must be at least 1")
+        if self.n_splits < 2:
+            raise ConfigError("n_splits must be at least 2")
+        self.bins(self.fence_window, "fence_window")
+
+
+SERIES_SCHEMA_TAIL = "status string, n_bins long, first_bin long, log boolean, offset double, center double, spread double"
+GROUP_SCHEMA_TAIL = (
+    "kind string, code int, q_lo double, q_hi double, model binary, candidate string, "
+    "mae_ridge double, mae_hgb double, rows long, sklearn string"
+)
+
+
+class UsageRegressionModel(Model):
+    def anomaly_condition(self):
+        from pyspark.sql import functions as F
+
+        return F.col("Anomalies") != 0
+
+    def score(self, prepared, run: RunInfo):
+        from pyspark.sql import functions as F
+
+        tpl: UsageRegression = self.template
+        cfg = tpl.config
+        keys = list(cfg.group_by)
+        read_lo, start, end = sf.score_bins(run.window, cfg, tpl.lookback_bins)
+        data = prepared.filter((F.col("bin") >= read_lo) & (F.col("bin") < end)).select(*keys, "bin", "Value")
+        first_in_source = data.agg(F.min("bin")).first()[0]
+        floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
+        rows = self.tables["series"].join(data, keys, "full_outer")
+        models = self.tables["models"]
+        bin_seconds, fence_bins, refit = cfg.bin_seconds, cfg.bins(cfg.fence_window, "fence_window"), tpl.day_bins
+        installed = _sklearn_version()
+
+        def score_group(pdf: pd.DataFrame, model_pdf: pd.DataFrame) -> pd.DataFrame:
+            with sf.limit_threads():
+                if len(model_pdf) and model_pdf["sklearn"].iloc[0] != installed:
+                    raise ModelError(f"model trained with scikit-learn {model_pdf['sklearn'].iloc[0]}, "
+                                     f"this is {installed}: retrain the model")
+                model = pickle.loads(model_pdf["model"].iloc[0]) if len(model_pdf) else None
+                parts = []
+                for _, grp in pdf.groupby(keys, sort=True, dropna=False):
+                    parts.append(tpl._score_series(grp, model, keys, floor, start, end, bin_seconds, fence_bins, refit))
+                return pd.concat(parts, ignore_index=True) if parts else sf.empty_output(cfg)
+
+        out = rows.groupBy("group").cogroup(models.groupBy("group")).applyInPandas(score_group, sf.output_schema(cfg))
+        return sf.finish_output(out, run)
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return ".".join(sklearn.__version__.split(".")[:2])
+
+
+class UsageRegression(Template):
+    """Regression of hourly usage per DataType (Ridge vs HistGradientBoosting) with Tukey fences."""
+
+    name = "usage-regression"
+    version = "1.0"
+    table = "Usage"
+    output_table = "UsageAnomalies"
+    Config = UsageRegressionConfig
+    sample_data = "usage"
+    model_class = UsageRegressionModel
+
+    #: feature columns and which of them are categorical; subclasses may change the features
+    feature_columns: List[str] = list(CALENDAR) + list(NUMERIC) + ["code"]
+    categorical: List[str] = ["code", "hour", "dow"]
+    fence_source = "holdout"
+
+    # -- hooks a variant can override ---------------------------------------
+    def series_scale(self, y: np.ndarray) -> SeriesScale:
+        return SeriesScale.fit(y, self.config.transform)
+
+    def features(self, v: np.ndarray, index: np.ndarray) -> pd.DataFrame:
+        return default_features(v, index, self.config.bin_seconds)
+
+    @property
+    def history_bins(self) -> int:
+        """Bins of history a row needs before it is used (its lag features exist)."""
+        return self.day_bins
+
+    @property
+    def day_bins(self) -> int:
+        return max(1, 86400 // self.config.bin_seconds)
+
+    @property
+    def lookback_bins(self) -> int:
+        cfg = self.config
+        return cfg.bins(FEATURE_HISTORY, "feature history") + cfg.bins(cfg.fence_window, "fence_window")
+
+    @property
+    def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
+        return dt.timedelta(seconds=self.lookback_bins * self.config.bin_seconds)
+
+    def columns(self):
+        return sf.series_columns(self.config)
+
+    def required_columns(self):
+        return sf.series_columns(self.config)
+
+    def prepare(self, events):
+        return sf.make_series(events, self.config)
+
+    # -- per group, on the executors -----------------------------------------
+    def _design(self, grp: pd.DataFrame, lo: int, hi: int, scale: SeriesScale, code: int):
+        index, y = sf.dense(grp[["bin", "Value"]], lo, hi)
+        v = scale.forward(y)
+        feats = self.features(v, index)
+        feats["code"] = code
+        feats["y"] = v
+        feats["bin"] = index
+        feats["pos"] = np.arange(len(index))
+        return feats, y
+
+    def _fit_group(self, pdf: pd.DataFrame, keys: List[str], lo_bin, hi_bin) -> pd.DataFrame:
+        cfg = self.config
+        frames, names = [], []
+        for code, (name, grp) in enumerate(pdf.groupby(keys, sort=True)):
+            first = int(grp["first_bin"].iloc[0])
+            lo = first if lo_bin is None else max(lo_bin, first)
+            hi = int(grp["bin"].max()) + 1 if hi_bin is None else hi_bin
+            p = grp.iloc[0]
+            scale = SeriesScale(bool(p["log"]), float(p["offset"]), float(p["center"]), float(p["spread"]))
+            feats, _ = self._design(grp, lo, hi, scale, code)
+            feats["series"] = code
+            frames.append(feats[feats["pos"] >= self.history_bins])
+            names.append(name if isinstance(name, tuple) else (name,))
+        train = pd.concat(frames, ignore_index=True).sort_values(["bin", "series"], kind="mergesort").reset_index(drop=True)
+        sel = fit_select(train, self.feature_columns, self.categorical, n_splits=cfg.n_splits, alpha=cfg.ridge_alpha,
+                         max_iter=cfg.hgb_max_iter, seed=cfg.seed)
+        if self.fence_source == "holdout":
+            train["resid"] = train["y"] - sel.oof
+        else:
+            train["resid"] = train["y"] - sel.model.predict(train[self.feature_columns])
+        group = int(pdf["group"].iloc[0])
+        rows = []
+        for code, name in enumerate(names):
+            f = Fences.from_residuals(train.loc[train["series"] == code, "resid"], tuple(cfg.quantiles), cfg.threshold)
+            rows.append({**dict(zip(keys, name)), "group": group, "kind": "series", "code": code,
+                         "q_lo": f.q_lo, "q_hi": f.q_hi})
+        rows.append({**{k: None for k in keys}, "group": group, "kind": "model", "model": pickle.dumps(sel.model),
+                     "candidate": sel.name, "mae_ridge": sel.mae.get("ridge"), "mae_hgb": sel.mae.get("hgb"),
+                     "rows": len(train), "sklearn": _sklearn_version()})
+        return pd.DataFrame(rows)
+
+    def _score_series(self, grp: pd.DataFrame, model, keys, floor: int, start: int, end: int, bin_seconds: int,
+                      fence_bins: int, refit: int) -> pd.DataFrame:
+        cfg = self.config
+        p = grp.iloc[0]
+        key = {k: p[k] for k in keys}
+        known = isinstance(p.get("status"), str)
+        observed = grp["bin"].dropna()
+        first = int(p["first_bin"]) if known and pd.notna(p.get("first_bin")) else (int(observed.min()) if len(observed) else end)
+        lo = max(floor, first)
+        scored = max(start, lo) - lo
+        if not known or p["status"] != sf.OK or model is None:
+            index, y = sf.dense(grp[["bin", "Value"]], lo, end)
+            return sf.unscored(key, index[scored:], y[scored:], bin_seconds, sf.NEW_SERIES if not known else p["status"])
+        scale = SeriesScale(bool(p["log"]), float(p["offset"]), float(p["center"]), float(p["spread"]))
+        feats, y = self._design(grp, lo, end, scale, int(p["code"]))
+        index = feats["bin"].to_numpy()
+        pred = np.full(len(feats), np.nan)
+        usable = (feats["pos"] >= self.history_bins).to_numpy()
+        if usable.any():
+            pred[usable] = model.predict(feats.loc[usable, self.feature_columns])
+        resid = feats["y"].to_numpy() - pred
+        q_lo = np.full(len(feats), float(p["q_lo"]))
+        q_hi = np.full(len(feats), float(p["q_hi"]))
+        if fence_bins > 0:  # widen to the residual quantiles of the fence window before each day
+            first_block = scored - int(index[scored] % refit) if scored < len(index) else len(index)
+            for b in range(first_block, len(index), refit):
+                ref = resid[max(0, b - fence_bins):max(0, b)]
+                ref = ref[np.isfinite(ref)]
+                if len(ref) >= refit:
+                    a, c = np.quantile(ref, cfg.quantiles)
+                    sl = slice(max(b, 0), b + refit)
+                    q_lo[sl] = np.fmin(q_lo[sl], a)
+                    q_hi[sl] = np.fmax(q_hi[sl], c)
+        sl = slice(scored, None)
+        k = cfg.threshold
+        spread = q_hi[sl] - q_lo[sl]
+        base = pred[sl]
+        score = tukey_score(resid[sl], q_lo[sl], q_hi[sl])
+        ready = np.isfinite(base) & np.isfinite(spread)
+        return sf.output_frame(
+            key, index[sl], bin_seconds, y[sl], scale.inverse(base), scale.inverse(base + q_lo[sl] - k * spread),
+            scale.inverse(base + q_hi[sl] + k * spread), score, np.where(ready, tukey_flag(score, k), 0),
+            np.where(ready, sf.OK, sf.WARMUP),
+        )
+
+    # -- fit -------------------------------------------------------------------
+    def fit(self, prepared, window: TimeWindow) -> Model:
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        cfg = self.config
+        keys = list(cfg.group_by)
+        lo_bin, hi_bin = sf.check_window(window, cfg)
+        tpl = self
+
+        def fit_scale(pdf: pd.DataFrame) -> pd.DataFrame:
+            lo = int(pdf["bin"].min()) if lo_bin is None else max(lo_bin, int(pdf["bin"].min()))
+            hi = int(pdf["bin"].max()) + 1 if hi_bin is None else hi_bin
+            index, y = sf.dense(pdf, lo, hi)
+            row = {k: pdf[k].iloc[0] for k in keys}
+            status = sf.series_status(y, max(cfg.min_train_bins, tpl.history_bins + 2 * cfg.n_splits))
+            row.update(status=status, n_bins=len(y), first_bin=lo, log=None, offset=None, center=None, spread=None)
+            if status == sf.OK:
+                s = tpl.series_scale(y)
+                row.update(log=s.log, offset=s.offset, center=s.center, spread=s.spread)
+            return pd.DataFrame([row])
+
+        scales = prepared.groupBy(*keys).applyInPandas(fit_scale, f"{sf.series_key_schema(cfg)}, {SERIES_SCHEMA_TAIL}")
+        scales = scales.persist(StorageLevel.MEMORY_AND_DISK)
+        counts = sf.check_fitted_series(scales, cfg, keys)
+        n_groups = max(1, -(-counts.get("series_ok", 0) // cfg.series_per_model))
+        grouped = scales.withColumn("group", F.pmod(F.xxhash64(*keys), F.lit(n_groups)).cast("int"))
+        ok = grouped.filter(F.col("status") == sf.OK)
+        rows = prepared.select(*keys, "bin", "Value").join(ok, keys)
+
+        def fit_group(pdf: pd.DataFrame) -> pd.DataFrame:
+            with sf.limit_threads():
+                return tpl._fit_group(pdf, keys, lo_bin, hi_bin)
+
+        schema = f"{sf.series_key_schema(cfg)}, group int, {GROUP_SCHEMA_TAIL}"
+        fitted = rows.groupBy("group").applyInPandas(fit_group, schema).persist(StorageLevel.MEMORY_AND_DISK)
+        series = grouped.join(
+            fitted.filter(F.col("kind") == "series").select(*keys, "code", "q_lo", "q_hi"), keys, "left"
+        )
+        models = fitted.filter(F.col("kind") == "model").select(
+            "group", "model", "candidate", "mae_ridge", "mae_hgb", "rows", "sklearn"
+        )
+        summary = models.agg(
+            F.avg("mae_ridge").alias("ridge"), F.avg("mae_hgb").alias("hgb"),
+            F.sum(F.when(F.col("candidate") == "ridge", 1).otherwise(0)).alias("ridge_chosen"),
+            F.sum(F.when(F.col("candidate") == "hgb", 1).otherwise(0)).alias("hgb_chosen"),
+        ).first()
+        metadata = {
+            "counts": counts,
+            "groups": n_groups,
+            "cv_mae": {"ridge": summary["ridge"], "hgb": summary["hgb"]},
+            "chosen": {"ridge": int(summary["ridge_chosen"] or 0), "hgb": int(summary["hgb_chosen"] or 0)},
+            "cv_mae_note": "mean absolute error of TimeSeriesSplit folds on the scaled target, averaged over groups",
+            "score_lookback_bins": self.lookback_bins,
+        }
+        return UsageRegressionModel(self, tables={"series": series, "models": models}, state={}, metadata=metadata)
