@@ -69,6 +69,11 @@ def resource_access_metrics(scores: pd.DataFrame, labels: dict) -> Dict[str, Any
     missing = needed - set(scores.columns)
     if missing:
         raise ConfigError(f"scored rows lack column(s) {sorted(missing)}; is this a resource-access output?")
+    if "RunId" in scores and scores["RunId"].nunique() > 1:
+        raise ConfigError(
+            f"the scored rows come from {scores['RunId'].nunique()} runs; evaluate one run's output "
+            "(score into an empty sink folder)"
+        )
     if "IsAnomaly" in scores and scores["IsAnomaly"].all() and len(scores) < len(truth):
         raise ConfigError("the scored rows hold only anomalies: re-run 'byoml score' with '--emit all' to evaluate")
     truth["key"] = truth["TenantId"].astype(str) + "|" + truth["Account"].str.lower() + "|" + _resource_key(truth["Computer"], truth["ShareName"])

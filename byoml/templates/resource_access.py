@@ -28,9 +28,12 @@ scoring window. How it works, and why (figures in ``benchmarks/access_quality.py
 4. **Score.** ``AnomalyScore = (mean - affinity) / std`` of the same path's affinities on
    *normal* training behaviour of the same tenant (leave-one-out: each training pair scored
    as if it were new; for new users, each training user-day scored as if the user were
-   new, summarised by median and MAD x 1.4826 because backup and admin accounts touch
-   everything every day). So the score is in standard deviations below the tenant's
-   normal, comparable across paths: ``IsAnomaly = AnomalyScore >= threshold`` (default 2.5).
+   new, each user-day weighing the same however many shares it holds). So the score is in
+   standard deviations below the tenant's normal, comparable across paths:
+   ``IsAnomaly = AnomalyScore >= threshold`` (default 2.5). A new user's rows also get the
+   score of their window as a whole (mean affinity, against training user-days as if new),
+   and keep the higher of the two: each share of a cross-department sweep looks only a
+   little odd, the sweep as a whole does not.
 
 Scoring is DataFrame and SQL expressions only (vector maths with higher-order functions):
 no Python UDF, no RDD API.
@@ -44,13 +47,13 @@ from typing import Any, Dict
 from ..errors import ConfigError, EmptyWindowError
 from ..spark import timestamp_literal
 from ..timewindow import TimeWindow
-from . import vectors as V
+from .vectors import Vectors
 from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
 from .base import Model, RunInfo, Template
 
 STRENGTHS = ("events_per_day", "active_days", "log_events", "binary")
 KEYS = ["TenantId", "UserKey", "ResourceKey"]
-PATHS = ("history", "new_resource", "new_user")
+PATHS = ("history", "new_resource", "new_user", "new_user_day")
 DEFAULT_MEAN, DEFAULT_STD = 1.0, 0.25  # calibration of a tenant with no usable training pairs
 
 
@@ -111,6 +114,20 @@ def _top3(df, group, order, label, out):
     )
 
 
+def _new_user_affinity(v, cfg: ResourceAccessConfig, ctx: str, whole: str, vec: str, count: str):
+    """A user without history: how well a resource fits the rest of their day, and how coherent
+    the day is as a whole (mean resultant length of its resources, with the tenant prior).
+    Resources are weighted by ``1 - popularity``: what everyone uses says nothing about a user.
+
+    A new hire's day clusters around their department; a sweep across departments does not,
+    so every resource of it is suspicious, even one that fits a sibling of the same sweep.
+    """
+    from pyspark.sql import functions as F
+
+    coherence = F.when(F.col(count) > 1e-9, v.norm(whole) / F.col(count)).otherwise(F.lit(1.0))
+    return F.least(v.cosine(ctx, vec), coherence)
+
+
 class ResourceAccessModel(Model):
     """Fitted ``anomalous-resource-access``: resource vectors, histories, calibration."""
 
@@ -118,11 +135,11 @@ class ResourceAccessModel(Model):
         from pyspark.sql import functions as F
 
         cfg: ResourceAccessConfig = self.template.config
-        rank = int(self.state["rank"])
+        v = Vectors(int(self.state["rank"]))
         t = self.tables
         window = pair_summary(prepared).withColumn("ComputerKey", F.lower("Computer"))
         items = t["items"].select("TenantId", "ResourceKey", "vec", "popularity", "top_users")
-        servers = t["servers"].select("TenantId", "ComputerKey", F.col("vec").alias("server_vec"),
+        servers = t["servers"].select("TenantId", "ComputerKey", F.col("unit_vec").alias("server_vec"),
                                       F.col("top_users").alias("server_users"))
         tenants = t["tenants"].select("TenantId", "mean_dir")
         users = t["users"].select("TenantId", "UserKey", "top_resources", F.lit(True).alias("known_user"))
@@ -135,7 +152,7 @@ class ResourceAccessModel(Model):
             .join(seen, KEYS, "left")
             .withColumn("known_user", F.coalesce("known_user", F.lit(False)))
             .withColumn("known_item", F.col("vec").isNotNull())
-            .withColumn("r_vec", F.coalesce("vec", V.normalize(F.col("server_vec")), "mean_dir"))
+            .withColumn("r_vec", F.coalesce("vec", "server_vec", "mean_dir"))
         )
         path = (
             F.when(F.col("mean_dir").isNull(), F.lit("new_tenant"))
@@ -162,27 +179,40 @@ class ResourceAccessModel(Model):
             .select(*KEYS, "r_vec")
             .join(history, ["TenantId", "UserKey"])
             .groupBy(*KEYS)
-            .agg(F.max(V.dot(F.col("r_vec"), F.col("h_vec"))).alias("a_known"))
+            .agg(F.max(v.dot("r_vec", "h_vec")).alias("a_known"))
         )
         # new users: the other resources of their window, plus the tenant's typical direction
         newcomers = pairs.filter(~F.col("known_user") & F.col("r_vec").isNotNull())
-        context = V.grouped_sum(newcomers, ["TenantId", "UserKey"], "r_vec", "ctx_sum")
-        fresh = newcomers.join(context, ["TenantId", "UserKey"]).select(
-            *KEYS,
-            V.cosine(
-                V.add(V.sub(F.col("ctx_sum"), F.col("r_vec")), V.scale(F.col("mean_dir"), F.lit(cfg.context_prior))),
-                F.col("r_vec"),
-            ).alias("a_new"),
+        newcomers = newcomers.withColumn("w", F.lit(1.0) - F.coalesce("popularity", F.lit(0.0)))
+        context = v.grouped_sum(newcomers.withColumn("wv", v.lincomb([(F.col("w"), "r_vec")])),
+                                ["TenantId", "UserKey"], "wv", "ctx_sum").join(
+            newcomers.groupBy("TenantId", "UserKey").agg(F.sum("w").alias("ctx_n")), ["TenantId", "UserKey"])
+        fresh = (
+            newcomers.join(context, ["TenantId", "UserKey"])
+            .withColumn("ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "r_vec"), (cfg.context_prior, "mean_dir")]))
+            .select(*KEYS, _new_user_affinity(v, cfg, "ctx", "ctx_sum", "r_vec", "ctx_n").alias("a_new"))
         )
         calibration = t["calibration"].select("TenantId", F.col("path").alias("cal_path"), "mean", "std")
+        day_calibration = t["calibration"].filter(F.col("path") == "new_user_day").select(
+            "TenantId", F.col("mean").alias("day_mean_ref"), F.col("std").alias("day_std"))
         scored = (
             pairs.join(known, KEYS, "left")
             .join(fresh, KEYS, "left")
             .join(F.broadcast(calibration), ["TenantId", "cal_path"], "left")
+            .withColumn("Affinity", F.greatest(F.coalesce("a_known", "a_new", F.lit(-1.0)),
+                                               F.coalesce("popularity", F.lit(0.0))))
         )
-        affinity = F.greatest(F.coalesce("a_known", "a_new", F.lit(-1.0)), F.coalesce("popularity", F.lit(0.0)))
-        z = (F.col("mean") - affinity) / F.col("std")
-        score = F.when(F.col("std").isNull() | F.isnan(z), F.lit(0.0)).otherwise(z)
+        # a new user's window as a whole: the mean affinity of all they touched
+        day = (
+            scored.filter(~F.col("known_user")).groupBy("TenantId", "UserKey").agg(F.mean("Affinity").alias("day_a"))
+            .join(F.broadcast(day_calibration), "TenantId")
+            .select("TenantId", "UserKey", ((F.col("day_mean_ref") - F.col("day_a")) / F.col("day_std")).alias("z_day"))
+        )
+        scored = scored.join(day, ["TenantId", "UserKey"], "left")
+        z = (F.col("mean") - F.col("Affinity")) / F.col("std")
+        z = F.when(F.col("std").isNull() | F.isnan(z), F.lit(0.0)).otherwise(z)
+        z_day = F.when(F.isnan("z_day"), F.lit(0.0)).otherwise(F.col("z_day"))
+        score = F.when(F.col("z_day").isNull(), z).otherwise(F.greatest(z, z_day))
         user_part = F.when(
             F.col("known_user"), F.concat(F.lit("usual resources: "), F.coalesce("top_resources", F.lit("-")))
         ).otherwise(F.lit("new user: no history"))
@@ -207,7 +237,7 @@ class ResourceAccessModel(Model):
             (score >= F.lit(cfg.threshold)).alias("IsAnomaly"),
             "ScoringPath",
             F.concat_ws(" | ", user_part, resource_part).alias("Explanation"),
-            affinity.cast("double").alias("Affinity"),
+            F.col("Affinity").cast("double"),
             F.coalesce("TrainingDays", F.lit(0)).cast("long").alias("TrainingDays"),
         )
 
@@ -241,6 +271,7 @@ class AnomalousResourceAccess(Template):
 
         cfg: ResourceAccessConfig = self.config
         rank = cfg.rank
+        v = Vectors(rank)
         pairs = (
             pair_summary(prepared)
             .withColumn("strength", _strength(cfg))
@@ -273,29 +304,32 @@ class AnomalousResourceAccess(Template):
             .join(F.broadcast(tenant_users), "TenantId")
             .select(
                 "TenantId", "ResourceKey", "Computer", "ComputerKey", "Resource", "n_users",
-                V.normalize(F.col("features").cast("array<double>")).alias("raw_vec"),
+                F.col("features").cast("array<double>").alias("factor"),
                 (F.col("n_users") / F.col("tenant_users")).alias("popularity"),
             )
+            .withColumn("raw_vec", v.normalize("factor"))
+            .drop("factor")
         )
         # A resource few users touched has a vague factor: shrink it towards its server's resources,
         # with the weight of ``item_prior`` users (a new share sits with its department's shares).
-        centroids = V.grouped_sum(raw_vecs.withColumn("w", V.scale(F.col("raw_vec"), F.col("n_users"))),
+        centroids = v.grouped_sum(raw_vecs.withColumn("w", v.lincomb([(F.col("n_users"), "raw_vec")])),
                                   ["TenantId", "ComputerKey"], "w", "centroid")
         item_vecs = (
             raw_vecs.join(centroids, ["TenantId", "ComputerKey"])
-            .withColumn("vec", V.normalize(V.add(
-                V.scale(F.col("raw_vec"), F.col("n_users")),
-                V.scale(V.normalize(F.col("centroid")), F.lit(cfg.item_prior)))))
-            .drop("raw_vec", "centroid")
+            .withColumn("unit_centroid", v.normalize("centroid"))
+            .withColumn("mix", v.lincomb([(F.col("n_users"), "raw_vec"), (cfg.item_prior, "unit_centroid")]))
+            .withColumn("vec", v.normalize("mix"))
+            .drop("raw_vec", "centroid", "unit_centroid", "mix")
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        weighted = item_vecs.select("TenantId", V.scale(F.col("vec"), F.col("popularity")).alias("w"))
+        weighted = item_vecs.select("TenantId", v.lincomb([(F.col("popularity"), "vec")]).alias("w"))
         tenants = (
-            V.grouped_sum(weighted, ["TenantId"], "w", "dir_sum")
-            .select("TenantId", V.normalize(F.col("dir_sum")).alias("mean_dir"))
+            v.grouped_sum(weighted, ["TenantId"], "w", "dir_sum")
+            .select("TenantId", v.normalize("dir_sum").alias("mean_dir"))
             .join(tenant_users, "TenantId")
         )
-        server_sums = V.grouped_sum(item_vecs, ["TenantId", "ComputerKey"], "vec", "vec")
+        server_sums = v.grouped_sum(item_vecs, ["TenantId", "ComputerKey"], "vec", "vec")
+        server_sums = server_sums.withColumn("unit_vec", v.normalize("vec"))
         history = pairs.select(*KEYS, "ComputerKey", "Resource", "AccessCount", "ActiveDays", "strength")
 
         server_users = _top3(
@@ -328,6 +362,7 @@ class AnomalousResourceAccess(Template):
         from pyspark.sql import functions as F
 
         cfg: ResourceAccessConfig = self.config
+        v = Vectors(cfg.rank)
         vecs = item_vecs.select("TenantId", "ResourceKey", "vec", "popularity", "ComputerKey")
         target = history.select(*KEYS).join(vecs, ["TenantId", "ResourceKey"])
         total = target.count()
@@ -337,17 +372,17 @@ class AnomalousResourceAccess(Template):
             vecs.select("TenantId", F.col("ResourceKey").alias("h_key"), F.col("vec").alias("h_vec")), ["TenantId", "h_key"])
         # the user's other resources (leave one out)
         loo = target.join(others, ["TenantId", "UserKey"]).filter(F.col("h_key") != F.col("ResourceKey"))
-        history_path = loo.groupBy(*KEYS, "popularity").agg(F.max(V.dot(F.col("vec"), F.col("h_vec"))).alias("a")).select(
-            "TenantId", F.lit("history").alias("path"), F.greatest("a", "popularity").alias("a"))
+        history_path = loo.groupBy(*KEYS, "popularity").agg(F.max(v.dot("vec", "h_vec")).alias("a")).select(
+            "TenantId", F.lit("history").alias("path"), F.greatest("a", "popularity").alias("a"), F.lit(1.0).alias("cw"))
         # the resource replaced by its server's other resources, as if it were new
-        server_loo = target.join(server_sums.withColumnRenamed("vec", "s_vec"), ["TenantId", "ComputerKey"]).join(
+        server_loo = target.join(server_sums.select("TenantId", "ComputerKey", F.col("vec").alias("s_vec")), ["TenantId", "ComputerKey"]).join(
             tenants.select("TenantId", "mean_dir"), "TenantId").withColumn(
-            "c_vec", F.when(V.norm(V.sub(F.col("s_vec"), F.col("vec"))) > 1e-9, V.normalize(V.sub(F.col("s_vec"), F.col("vec"))))
-            .otherwise(F.col("mean_dir")))
+            "rest", v.lincomb([(1.0, "s_vec"), (-1.0, "vec")])).withColumn(
+            "c_vec", F.when(v.norm("rest") > 1e-9, v.normalize("rest")).otherwise(F.col("mean_dir")))
         resource_path = (
             server_loo.select(*KEYS, "c_vec").join(others, ["TenantId", "UserKey"]).filter(F.col("h_key") != F.col("ResourceKey"))
-            .groupBy(*KEYS).agg(F.max(V.dot(F.col("c_vec"), F.col("h_vec"))).alias("a"))
-            .select("TenantId", F.lit("new_resource").alias("path"), "a")
+            .groupBy(*KEYS).agg(F.max(v.dot("c_vec", "h_vec")).alias("a"))
+            .select("TenantId", F.lit("new_resource").alias("path"), "a", F.lit(1.0).alias("cw"))
         )
         # each training user-day scored as if the user were new that day
         days = prepared.select("TenantId", "UserKey", F.to_date("TimeGenerated").alias("day"), "ResourceKey").distinct().join(
@@ -355,26 +390,31 @@ class AnomalousResourceAccess(Template):
         day_total = days.count()
         if day_total > cfg.calibration_pairs:
             days = days.sample(fraction=cfg.calibration_pairs / day_total, seed=cfg.seed)
-        day_sums = V.grouped_sum(days, ["TenantId", "UserKey", "day"], "vec", "ctx_sum")
-        user_path = days.join(day_sums, ["TenantId", "UserKey", "day"]).join(tenants.select("TenantId", "mean_dir"), "TenantId").select(
-            "TenantId", F.lit("new_user").alias("path"),
-            F.greatest(
-                V.cosine(V.add(V.sub(F.col("ctx_sum"), F.col("vec")), V.scale(F.col("mean_dir"), F.lit(cfg.context_prior))), F.col("vec")),
-                F.col("popularity"),
-            ).alias("a"),
+        days = days.withColumn("w", F.lit(1.0) - F.col("popularity"))
+        day_sums = v.grouped_sum(days.withColumn("wv", v.lincomb([(F.col("w"), "vec")])),
+                                 ["TenantId", "UserKey", "day"], "wv", "ctx_sum").join(
+            days.groupBy("TenantId", "UserKey", "day").agg(F.sum("w").alias("ctx_n"), F.count(F.lit(1)).alias("day_n")),
+            ["TenantId", "UserKey", "day"])
+        user_pairs = (
+            days.join(day_sums, ["TenantId", "UserKey", "day"]).join(tenants.select("TenantId", "mean_dir"), "TenantId")
+            .withColumn("ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "vec"), (cfg.context_prior, "mean_dir")]))
+            .select("TenantId", "UserKey", "day",
+                    F.greatest(_new_user_affinity(v, cfg, "ctx", "ctx_sum", "vec", "ctx_n"), F.col("popularity")).alias("a"),
+                    (F.lit(1.0) / F.col("day_n")).alias("cw"))
         )
-        reference = history_path.unionByName(resource_path).unionByName(user_path)
-        median = reference.groupBy("TenantId", "path").agg(F.percentile_approx("a", 0.5).alias("median"))
-        spread = reference.join(median, ["TenantId", "path"]).groupBy("TenantId", "path").agg(
-            F.mean("a").alias("mean"), F.stddev_pop("a").alias("std"), F.count(F.lit(1)).alias("n"),
-            F.first("median").alias("median"), F.percentile_approx(F.abs(F.col("a") - F.col("median")), 0.5).alias("mad"))
-        # New users are compared with a typical user-day by median and MAD: a few accounts (backup,
-        # admins) touch everything every day and would otherwise widen the new-user reference.
-        robust = F.col("path") == "new_user"
-        stats = spread.select(
-            "TenantId", "path", "n",
-            F.when(robust, F.col("median")).otherwise(F.col("mean")).alias("mean"),
-            F.when(robust, F.col("mad") * 1.4826).otherwise(F.col("std")).alias("std"),
+        user_path = user_pairs.select("TenantId", F.lit("new_user").alias("path"), "a", "cw")
+        # ... and each such user-day as a whole (its mean affinity)
+        user_day_path = user_pairs.groupBy("TenantId", "UserKey", "day").agg(F.mean("a").alias("a")).select(
+            "TenantId", F.lit("new_user_day").alias("path"), "a", F.lit(1.0).alias("cw"))
+        # weighted moments: a user-day counts once, however many shares a backup account sweeps in it
+        stats = (
+            history_path.unionByName(resource_path).unionByName(user_path).unionByName(user_day_path)
+            .groupBy("TenantId", "path")
+            .agg((F.sum(F.col("cw") * F.col("a")) / F.sum("cw")).alias("mean"),
+                 (F.sum(F.col("cw") * F.col("a") * F.col("a")) / F.sum("cw")).alias("m2"),
+                 F.count(F.lit(1)).alias("n"))
+            .withColumn("std", F.sqrt(F.greatest(F.col("m2") - F.col("mean") * F.col("mean"), F.lit(0.0))))
+            .drop("m2")
         )
         stats = stats.filter((F.col("n") >= 2) & (F.col("std") > 1e-6))
         # every tenant gets every path: a path without normal examples borrows the tenant's

@@ -1,9 +1,17 @@
-"""Vector arithmetic on ``array<double>`` columns with Spark SQL higher-order functions.
+"""Fixed-length vector arithmetic on ``array<double>`` columns, as plain Spark SQL expressions.
 
-No Python UDFs: every function returns a Column that Spark evaluates in the JVM,
-so it runs on Databricks shared clusters and Spark Connect as fast as built-ins.
+The rank is known when the expression is built, so every operation is unrolled into
+element arithmetic (``a[0]*b[0] + a[1]*b[1] + ...``). Spark compiles that with
+whole-stage code generation; higher-order functions (``zip_with``/``aggregate``) are
+interpreted row by row and were the slowest part of training. Give every operation
+column inputs (chain steps with ``withColumn``): nesting unrolled operations multiplies
+the expression size. No Python UDFs: it runs on
+Databricks shared clusters and Spark Connect like any built-in expression.
 """
 from __future__ import annotations
+
+from functools import reduce
+from typing import List
 
 
 def _F():
@@ -12,65 +20,106 @@ def _F():
     return F
 
 
-def dot(a, b):
-    """Sum of the element-wise product of two equal-length arrays."""
+def _items(a, rank: int) -> List:
+    return [a.getItem(i) for i in range(rank)]
+
+
+def _col(a):
     F = _F()
-    return F.aggregate(F.zip_with(a, b, lambda x, y: x * y), F.lit(0.0), lambda acc, v: acc + v)
+    return F.col(a) if isinstance(a, str) else a
 
 
-def norm(a):
+def dot(a, b, rank: int):
+    """Sum of the element-wise product."""
+    a, b = _col(a), _col(b)
+    return reduce(lambda x, y: x + y, [x * y for x, y in zip(_items(a, rank), _items(b, rank))])
+
+
+def norm(a, rank: int):
     F = _F()
-    return F.sqrt(dot(a, a))
+    return F.sqrt(dot(a, a, rank))
 
 
-def scale(a, factor):
+def scale(a, factor, rank: int):
     F = _F()
-    return F.transform(a, lambda x: x * factor)
+    a = _col(a)
+    return F.array(*[x * factor for x in _items(a, rank)])
 
 
-def add(a, b):
+def add(a, b, rank: int):
     F = _F()
-    return F.zip_with(a, b, lambda x, y: x + y)
+    a, b = _col(a), _col(b)
+    return F.array(*[x + y for x, y in zip(_items(a, rank), _items(b, rank))])
 
 
-def sub(a, b):
+def sub(a, b, rank: int):
     F = _F()
-    return F.zip_with(a, b, lambda x, y: x - y)
+    a, b = _col(a), _col(b)
+    return F.array(*[x - y for x, y in zip(_items(a, rank), _items(b, rank))])
 
 
-def normalize(a, eps: float = 1e-12):
+def normalize(a, rank: int, eps: float = 1e-12):
     """``a / |a|``; a zero vector stays zero."""
     F = _F()
-    n = norm(a)
-    return F.transform(a, lambda x: x / F.greatest(n, F.lit(eps)))
+    a = _col(a)
+    n = F.greatest(norm(a, rank), F.lit(eps))
+    return F.array(*[x / n for x in _items(a, rank)])
 
 
-def cosine(a, b, eps: float = 1e-12):
-    F = _F()
-    return dot(a, b) / F.greatest(norm(a) * norm(b), F.lit(eps))
+def lincomb(terms, rank: int):
+    """``sum(coef * vector)`` for ``terms = [(coef, vector), ...]``; coefs are numbers or Columns.
 
-
-def zeros(rank: int):
-    F = _F()
-    return F.array_repeat(F.lit(0.0), rank)
-
-
-def sum_vectors(column, rank: int):
-    """Aggregate: element-wise sum of the vectors of a group (use inside ``agg``)."""
-    F = _F()
-    return F.aggregate(F.collect_list(column), zeros(rank), lambda acc, x: add(acc, x))
-
-
-def grouped_sum(df, keys, vector: str, out: str):
-    """Element-wise sum of ``vector`` per group of ``keys``, for groups of any size.
-
-    Explodes to (position, value), sums per position and re-assembles in order,
-    so no group's vectors are ever collected into one row.
+    Pass vectors as column names or plain column references: each element refers to its
+    inputs once, so chaining steps through ``withColumn`` keeps expression trees small.
     """
     F = _F()
+    cols = [(c if not isinstance(c, (int, float)) else F.lit(float(c)), _col(vec)) for c, vec in terms]
+    return F.array(*[reduce(lambda x, y: x + y, [c * vec.getItem(i) for c, vec in cols]) for i in range(rank)])
+
+
+def cosine(a, b, rank: int, eps: float = 1e-12):
+    F = _F()
+    return dot(a, b, rank) / F.greatest(norm(a, rank) * norm(b, rank), F.lit(eps))
+
+
+def grouped_sum(df, keys, vector: str, out: str, rank: int):
+    """Element-wise sum of ``vector`` per group of ``keys`` (any group size, codegen-friendly)."""
+    F = _F()
     keys = list(keys)
-    exploded = df.select(*keys, F.posexplode(vector).alias("_pos", "_val"))
-    summed = exploded.groupBy(*keys, "_pos").agg(F.sum("_val").alias("_val"))
-    return summed.groupBy(*keys).agg(
-        F.transform(F.array_sort(F.collect_list(F.struct("_pos", "_val"))), lambda s: s["_val"]).alias(out)
-    )
+    v = F.col(vector)
+    summed = df.groupBy(*keys).agg(*[F.sum(v.getItem(i)).alias(f"_v{i}") for i in range(rank)])
+    return summed.select(*keys, F.array(*[F.col(f"_v{i}") for i in range(rank)]).alias(out))
+
+
+class Vectors:
+    """The functions above with the rank bound: ``v = Vectors(10); v.dot("a", "b")``."""
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+
+    def dot(self, a, b):
+        return dot(a, b, self.rank)
+
+    def norm(self, a):
+        return norm(a, self.rank)
+
+    def scale(self, a, factor):
+        return scale(a, factor, self.rank)
+
+    def add(self, a, b):
+        return add(a, b, self.rank)
+
+    def sub(self, a, b):
+        return sub(a, b, self.rank)
+
+    def normalize(self, a):
+        return normalize(a, self.rank)
+
+    def cosine(self, a, b):
+        return cosine(a, b, self.rank)
+
+    def lincomb(self, terms):
+        return lincomb(terms, self.rank)
+
+    def grouped_sum(self, df, keys, vector: str, out: str):
+        return grouped_sum(df, keys, vector, out, self.rank)

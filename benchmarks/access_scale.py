@@ -1,0 +1,196 @@
+"""Speed and memory of anomalous-resource-access, end to end from export files.
+
+For each size N (events in the export, default 1M and 5M) this script:
+
+1. generates a SecurityEvent export of about N events (cached under --work);
+2. runs, each in a fresh process (so Spark start is included) while sampling the RSS of
+   the whole process tree (Python + JVM):
+   * ``bare``: ``spark.read.json`` of the files with a 6-column schema, grouped by pair (the floor);
+   * ``byoml``: ``byoml.run.train`` + ``byoml.run.score`` of the template, as the CLI runs them;
+   * ``byo-ml``: the Sentinel BYO-ML recipe on the same files (events per active day, implicit
+     ALS rank 10, negated per-tenant z-score of the predicted affinity);
+3. prints wall time per stage, events/s, peak RSS and the ratios.
+
+    python benchmarks/access_scale.py                 # 1M and 5M
+    python benchmarks/access_scale.py --events 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EVENTS_PER_USER = 8.9 * 29  # measured on the generator: all lines per user over 28 + 1 days
+
+
+def sample_rss(pid: int, stop: threading.Event, peak: list) -> None:
+    while not stop.is_set():
+        try:
+            proc = psutil.Process(pid)
+            total = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+            peak[0] = max(peak[0], total)
+        except psutil.Error:
+            pass
+        stop.wait(0.2)
+
+
+def run_child(mode: str, export: str, work: str) -> dict:
+    out = os.path.join(work, f"result-{mode}.json")
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--export", export, "--work", work, "--out", out])
+    peak, stop = [0], threading.Event()
+    sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, peak), daemon=True)
+    sampler.start()
+    code = proc.wait()
+    stop.set()
+    sampler.join()
+    if code != 0:
+        raise SystemExit(f"{mode} failed with exit code {code}")
+    with open(out) as fh:
+        result = json.load(fh)
+    result["wall"] = time.perf_counter() - started
+    result["peak_rss_gb"] = peak[0] / 2**30
+    return result
+
+
+# ---------------------------------------------------------------- children (fresh process each)
+
+def child_bare(export: str, work: str) -> dict:
+    t0 = time.perf_counter()
+    from byoml.spark import get_spark
+    from byoml.sources import LocalExportSource
+    from byoml.timewindow import TimeWindow
+
+    spark = get_spark()
+    t1 = time.perf_counter()
+    files, _ = LocalExportSource(export).list_files("SecurityEvent", TimeWindow())
+    df = spark.read.schema("TenantId string, Account string, Computer string, ShareName string, EventID int, "
+                           "TimeGenerated string").json([f"file://{f.path}" for f in files])
+    pairs = df.filter("EventID = 5140").groupBy("TenantId", "Account", "Computer", "ShareName").count().count()
+    t2 = time.perf_counter()
+    return {"stages": {"spark start": t1 - t0, "read + group": t2 - t1}, "pairs": pairs}
+
+
+def child_byoml(export: str, work: str) -> dict:
+    t0 = time.perf_counter()
+    from byoml.run import score, train
+    from byoml.spark import get_spark
+
+    spark = get_spark()
+    t1 = time.perf_counter()
+    with open(os.path.join(export, "labels.json")) as fh:
+        labels = json.load(fh)
+    model, sink = os.path.join(work, "model"), os.path.join(work, "sink")
+    tr = train("anomalous-resource-access", export, model, end=labels["train_window"]["end"], spark=spark)
+    sc = score("anomalous-resource-access", export, model, sink, emit="all", spark=spark)
+    stages = {"spark start": t1 - t0}
+    stages.update({f"train {k}": v for k, v in tr.stages})
+    stages.update({f"score {k}": v for k, v in sc.stages})
+    from byoml.evaluate import load_scores, resource_access_metrics
+
+    metrics = resource_access_metrics(load_scores(sink, "AnomalousResourceAccessResult"), labels)
+    return {"stages": stages, "events": tr.counts["records"] + sc.counts["records"], "train_counts": tr.counts,
+            "metrics": {k: metrics[k] for k in ("roc_auc", "precision_at_k", "roc_auc_new_pairs_known_users")}}
+
+
+def child_byo_ml(export: str, work: str) -> dict:
+    """The Sentinel BYO-ML recipe, as its notebooks do it, on the same files."""
+    t0 = time.perf_counter()
+    from pyspark.ml.recommendation import ALS
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from byoml.spark import get_spark
+    from byoml.sources import LocalExportSource
+    from byoml.timewindow import TimeWindow
+
+    spark = get_spark()
+    t1 = time.perf_counter()
+    with open(os.path.join(export, "labels.json")) as fh:
+        labels = json.load(fh)
+    split = labels["train_window"]["end"]
+    files, _ = LocalExportSource(export).list_files("SecurityEvent", TimeWindow())
+    raw = spark.read.schema("TenantId string, Account string, Computer string, ShareName string, EventID int, "
+                            "TimeGenerated timestamp").json([f"file://{f.path}" for f in files])
+    events = raw.filter("EventID = 5140 AND NOT Account LIKE '%$'").withColumn("res", F.concat_ws("", "Computer", "ShareName"))
+    train = events.filter(F.col("TimeGenerated") < F.lit(split).cast("timestamp"))
+    test = events.filter(F.col("TimeGenerated") >= F.lit(split).cast("timestamp"))
+    feats = train.groupBy("TenantId", "Account", "res").agg(
+        (F.count(F.lit(1)) / F.count_distinct(F.to_date("TimeGenerated"))).alias("rating")).cache()
+    users = feats.select("TenantId", "Account").distinct().withColumn("uid", F.dense_rank().over(Window.orderBy("TenantId", "Account")))
+    items = feats.select("TenantId", "res").distinct().withColumn("iid", F.dense_rank().over(Window.orderBy("TenantId", "res")))
+    ratings = feats.join(users, ["TenantId", "Account"]).join(items, ["TenantId", "res"]).cache()
+    n = ratings.count()
+    t2 = time.perf_counter()
+    model = ALS(rank=10, maxIter=10, implicitPrefs=True, userCol="uid", itemCol="iid", ratingCol="rating", seed=42).fit(ratings)
+    t3 = time.perf_counter()
+    train_pred = model.transform(ratings)
+    stats = train_pred.groupBy("TenantId").agg(F.mean("prediction").alias("mu"), F.stddev("prediction").alias("sd"))
+    pairs = test.groupBy("TenantId", "Account", "res").count().join(users, ["TenantId", "Account"], "left").join(items, ["TenantId", "res"], "left")
+    scored = model.transform(pairs).join(stats, "TenantId", "left").withColumn("score", -(F.col("prediction") - F.col("mu")) / F.col("sd"))
+    result = scored.agg(F.count(F.lit(1)).alias("pairs"), F.sum(F.col("score").isNull().cast("int")).alias("null_scores")).first()
+    t4 = time.perf_counter()
+    return {"stages": {"spark start": t1 - t0, "read + features": t2 - t1, "ALS fit": t3 - t2, "score": t4 - t3},
+            "ratings": n, "pairs": result["pairs"], "null_scores": result["null_scores"]}
+
+
+CHILDREN = {"bare": child_bare, "byoml": child_byoml, "byo-ml": child_byo_ml}
+
+
+def ensure_export(work: str, events: int, seed: int) -> str:
+    export = os.path.join(work, f"export-{events}")
+    if os.path.exists(os.path.join(export, "labels.json")):
+        return export
+    from byoml.sample_data import generate
+
+    users = max(50, int(events / EVENTS_PER_USER))
+    t = time.perf_counter()
+    labels = generate("resource-access", export, users=users, days=28, seed=seed)
+    print(f"generated {labels['counts']['events']:,} events for {users} users in {time.perf_counter() - t:.0f}s", flush=True)
+    return export
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, action="append", help="events in the export (repeatable)")
+    parser.add_argument("--work", default=os.path.join(HERE, ".work", "access"))
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--modes", default="bare,byoml,byo-ml")
+    parser.add_argument("--child")
+    parser.add_argument("--export")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.child:
+        result = CHILDREN[args.child](args.export, args.work)
+        with open(args.out, "w") as fh:
+            json.dump(result, fh)
+        return
+    for n in args.events or [1_000_000, 5_000_000]:
+        work = os.path.join(args.work, str(n))
+        os.makedirs(work, exist_ok=True)
+        export = ensure_export(args.work, n, args.seed)
+        print(f"\n== {n:,} events  (load average {os.getloadavg()[0]:.1f})")
+        results = {}
+        for mode in args.modes.split(","):
+            results[mode] = r = run_child(mode, export, work)
+            stages = " · ".join(f"{k} {v:.1f}s" for k, v in r["stages"].items())
+            print(f"{mode:>7}: wall {r['wall']:.1f}s, peak RSS {r['peak_rss_gb']:.2f} GB, {n / r['wall']:,.0f} events/s")
+            print(f"         {stages}")
+            extra = {k: v for k, v in r.items() if k not in ("stages", "wall", "peak_rss_gb")}
+            print(f"         {extra}", flush=True)
+        if "byoml" in results and "bare" in results:
+            print(f"byoml / bare read: {results['byoml']['wall'] / results['bare']['wall']:.2f}x")
+        if "byoml" in results and "byo-ml" in results:
+            print(f"byoml / BYO-ML recipe: {results['byoml']['wall'] / results['byo-ml']['wall']:.2f}x wall, "
+                  f"{results['byoml']['peak_rss_gb'] / results['byo-ml']['peak_rss_gb']:.2f}x peak RSS")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""anomalous-resource-access: quality floor on fixed seeds, the classic cases, the output contract."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from byoml.errors import ConfigError
+from byoml.evaluate import load_scores, resource_access_metrics
+from byoml.run import score, train
+from byoml.sample_data import generate
+from byoml.templates import get_template
+
+TEMPLATE = "anomalous-resource-access"
+SEEDS = (1, 2)
+
+
+@pytest.fixture(scope="module", params=SEEDS)
+def scored(request, tmp_path_factory, spark):
+    root = tmp_path_factory.mktemp(f"ara-{request.param}")
+    labels = generate("resource-access", str(root / "export"), users=300, days=28, seed=request.param)
+    train(TEMPLATE, str(root / "export"), str(root / "model"), end=labels["train_window"]["end"], spark=spark)
+    summary = score(TEMPLATE, str(root / "export"), str(root / "model"), str(root / "sink"), emit="all", spark=spark)
+    rows = load_scores(str(root / "sink"), "AnomalousResourceAccessResult")
+    return labels, rows, summary
+
+
+def _joined(labels, rows):
+    truth = pd.DataFrame(labels["pairs"])
+    truth["key"] = truth["Account"].str.lower() + "|" + ("\\\\" + truth["Computer"] + truth["ShareName"].str[3:]).str.lower()
+    rows = rows.assign(key=rows["Account"].str.lower() + "|" + rows["Resource"].str.lower())
+    return truth.merge(rows, on="key", how="left", suffixes=("", "_out"))
+
+
+def test_quality_floor(scored):
+    labels, rows, _ = scored
+    m = resource_access_metrics(rows, labels)
+    assert m["unscored_pairs"] == 0
+    assert m["roc_auc_new_pairs_known_users"] >= 0.95, m
+    assert m["precision_at_k"] >= 0.8, m
+    assert m["new_user_normal_flag_rate"] <= 0.05, m
+    assert m["roc_auc_novel_anomalies_vs_normal"] >= 0.95, m
+
+
+def test_classic_cases(scored):
+    labels, rows, _ = scored
+    j = _joined(labels, rows)
+    threshold = get_template(TEMPLATE).config.threshold
+    normal = j[j["label"] == 0]["AnomalyScore"]
+    high = np.percentile(normal, 99)
+    sweep = j[j["kind"] == "new_account_sweep"]
+    assert len(sweep) >= 6 and (sweep["ScoringPath"].str.startswith("new_user")).all()
+    assert sweep["AnomalyScore"].median() >= threshold, "a new account sweeping departments scores high"
+    assert (sweep["AnomalyScore"] > high).mean() >= 0.8
+    outsider = j[j["kind"] == "outsider_new_share"]
+    assert len(outsider) >= 1 and (outsider["ScoringPath"] == "new_resource").all()
+    assert (outsider["AnomalyScore"] >= threshold).all(), "an outsider's first touch of a new share scores high"
+    hires = j[(j["label"] == 0) & j["user_new"]]
+    assert len(hires) >= 5
+    assert (hires["AnomalyScore"] < threshold).mean() >= 0.95, "new hires using their department's shares score low"
+
+
+def test_output_contract(scored):
+    labels, rows, summary = scored
+    required = ["TimeGenerated", "WindowStart", "WindowEnd", "TenantId", "Account", "Computer", "ShareName", "Resource",
+                "AccessCount", "FirstSeen", "LastSeen", "AnomalyScore", "IsAnomaly", "ScoringPath", "Explanation",
+                "ModelVersion", "RunId"]
+    assert set(required) <= set(rows.columns)
+    assert rows[required].notna().all().all()
+    assert np.isfinite(rows["AnomalyScore"].astype(float)).all()
+    assert set(rows["ScoringPath"]) <= {"known_pair", "new_pair", "new_resource", "new_user", "new_user_new_resource"}
+    assert (rows["IsAnomaly"] == (rows["AnomalyScore"] >= 2.5)).all()
+    assert len(rows) == summary.counts["scored"] == len(labels["pairs"])
+    seen = rows[rows["ScoringPath"] == "known_pair"]
+    assert len(seen) > 0.5 * len(rows) and not seen["IsAnomaly"].any(), "pairs seen in training are normal"
+    assert seen["Explanation"].str.startswith("usual resources: ").all()
+    j = _joined(labels, rows)
+    assert (j["pair_new"] == (j["ScoringPath"] != "known_pair")).all(), "ScoringPath marks pairs seen in training"
+
+
+def test_tenants_are_scored_separately(spark, access_sample, tmp_path):
+    root, labels = access_sample
+    assert len(labels["tenants"]) == 2
+    train(TEMPLATE, str(root), str(tmp_path / "m"), end=labels["train_window"]["end"], spark=spark)
+    cal = spark.read.parquet(str(next((tmp_path / "m").glob("m-*")) / "tables" / "calibration")).toPandas()
+    assert set(cal["TenantId"]) == set(labels["tenants"]) and len(cal) == 6
+    score(TEMPLATE, str(root), str(tmp_path / "m"), str(tmp_path / "s"), emit="all", spark=spark)
+    rows = load_scores(str(tmp_path / "s"), "AnomalousResourceAccessResult")
+    domains = {t: set() for t in labels["tenants"]}
+    for tenant, explanation in zip(rows["TenantId"], rows["Explanation"]):
+        domains[tenant].update(w.split("\\")[0] for w in explanation.replace(",", " ").split() if "\\" in w and not w.startswith("\\\\"))
+    first, second = (domains[t] for t in labels["tenants"])
+    assert first and second and first.isdisjoint(second), "explanations only name users of the row's own tenant"
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"strength": "loud"}, "strength must be one of"),
+    ({"rank": 1}, "rank must be"),
+    ({"event_ids": []}, "event_ids must list"),
+])
+def test_config_checks(options, message):
+    with pytest.raises(ConfigError, match=message):
+        get_template(TEMPLATE, options)
