@@ -154,6 +154,21 @@ def databricks_secret(scope: str, key: str) -> str:
     return value
 
 
+SECRET_OPTION_NAMES = ("connection_string", "sas", "sas_token", "account_key", "key", "token", "access_token",
+                       "client_secret", "password")
+
+
+def reject_secret_options(options: Mapping[str, Any], section: str = "source") -> None:
+    """Secrets are never read from a config file (it gets committed, copied and printed)."""
+    for name in options:
+        if str(name).lower() in SECRET_OPTION_NAMES:
+            raise ConfigError(
+                f"{section}.{name} must not be written in a config file; set {STORAGE_CONNECTION_STRING_ENV} "
+                f"or {STORAGE_SAS_ENV} (storage) or {ACCESS_TOKEN_ENV} (Azure Monitor) in the environment, "
+                "use a Databricks secret scope, or let DefaultAzureCredential sign in"
+            )
+
+
 def storage_auth(options: Optional[Mapping[str, Any]] = None) -> StorageAuth:
     """Storage credentials from the environment, a Databricks secret scope, or Azure AD.
 
@@ -161,12 +176,7 @@ def storage_auth(options: Optional[Mapping[str, Any]] = None) -> StorageAuth:
     ``secret_kind`` (``sas`` or ``connection_string``) name a Databricks secret.
     """
     options = options or {}
-    for name in ("connection_string", "sas", "account_key", "sas_token"):
-        if name in options:
-            raise ConfigError(
-                f"source.{name} must not be written in a config file; set {STORAGE_CONNECTION_STRING_ENV} "
-                f"or {STORAGE_SAS_ENV} in the environment, or use a Databricks secret scope"
-            )
+    reject_secret_options(options)
     conn = os.environ.get(STORAGE_CONNECTION_STRING_ENV, "").strip()
     if conn:
         register_secret(conn)

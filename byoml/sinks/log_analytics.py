@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
 
-from ..credentials import monitor_credential, redact
+from ..credentials import monitor_credential, redact, reject_secret_options
 from ..errors import AuthorizationError, ConfigError, DeliveryError, SinkError
 from .chunks import MAX_REQUEST_BYTES, iter_chunks
 from .dead_letter import iter_letters, remove_letter, write_letter
@@ -46,7 +46,6 @@ ROLE_HINT = (
     "rule {dcr} (Azure portal: the DCR > Access control (IAM) > Add role assignment); role assignments "
     "can take up to 30 minutes to apply"
 )
-_SECRET_OPTIONS = ("token", "access_token", "client_secret", "key", "password")
 
 
 @dataclass
@@ -71,12 +70,7 @@ class LogAnalyticsConfig:
     @classmethod
     def from_options(cls, options: Optional[Mapping[str, Any]] = None, require: bool = True) -> "LogAnalyticsConfig":
         opts = dict(options or {})
-        secret = sorted(k for k in opts if k.lower() in _SECRET_OPTIONS)
-        if secret:
-            raise ConfigError(
-                f"sink.{secret[0]} must not be in a config file: byoml uses DefaultAzureCredential, or a "
-                "bearer token from BYOML_ACCESS_TOKEN"
-            )
+        reject_secret_options(opts, "sink")
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(opts) - fields - {"type"})
         if unknown:

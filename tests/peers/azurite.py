@@ -42,9 +42,9 @@ class Azurite:
         self.log_path = os.path.join(workdir, "azurite.log")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location", workdir,
+            [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
              "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose"],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -90,3 +90,52 @@ class Azurite:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+def blob_name(relative_path: str) -> str:
+    """The blob name the export service would use for a local export file path.
+
+    The local tree writes ``WorkspaceResourceId=subscriptions/...``; real blob names keep the
+    resource id's leading slash: ``WorkspaceResourceId=/subscriptions/...``.
+    """
+    rel = relative_path.replace(os.sep, "/")
+    marker = "WorkspaceResourceId="
+    if rel.startswith(marker) and not rel.startswith(marker + "/"):
+        rel = marker + "/" + rel[len(marker):]
+    return rel
+
+
+def upload_export(service, local_container: str, container: str, threads: int = 8) -> int:
+    """Upload one local ``am-<table>`` folder into ``container`` as append blobs; returns the blob count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = service.get_container_client(container)
+    if not client.exists():
+        client.create_container()
+    files = []
+    for folder, _dirs, names in os.walk(local_container):
+        for name in names:
+            path = os.path.join(folder, name)
+            files.append((path, blob_name(os.path.relpath(path, local_container))))
+
+    def put(item):
+        path, name = item
+        append_file(client, name, path)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(put, files))
+    return len(files)
+
+
+def append_file(container_client, name: str, path: str) -> None:
+    with open(path, "rb") as fh:
+        append_bytes(container_client, name, fh.read())
+
+
+def append_bytes(container_client, name: str, data: bytes) -> None:
+    """Append ``data`` to the append blob ``name`` (created if missing), 4 MiB per block."""
+    blob = container_client.get_blob_client(name)
+    if not blob.exists():
+        blob.create_append_blob()
+    for start in range(0, len(data), 4 * 1024 * 1024):
+        blob.append_block(data[start:start + 4 * 1024 * 1024])
