@@ -84,3 +84,16 @@ def ingestion(tls_cert):
     yield make
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def blob_sample(azurite, tmp_path_factory):
+    """A small hourly SecurityEvent export with overflow files, uploaded to Azurite's am-securityevent."""
+    from byoml.sample_data import generate
+    from peers.azurite import upload_export
+
+    out = tmp_path_factory.mktemp("blob-sample")
+    labels = generate("resource-access", str(out), users=40, days=4, tenants=1, seed=3,
+                      layout="hourly", max_lines_per_blob=60, malformed_lines=2)
+    n = upload_export(azurite.service(), str(out / "am-securityevent"), "am-securityevent")
+    return out, labels, n

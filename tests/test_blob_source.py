@@ -15,18 +15,6 @@ from byoml.timewindow import UTC, TimeWindow
 from peers.azurite import append_bytes, blob_name, upload_export
 
 
-@pytest.fixture(scope="session")
-def blob_sample(azurite, tmp_path_factory):
-    """A small hourly SecurityEvent export with overflow files, in Azurite's am-securityevent."""
-    from byoml.sample_data import generate
-
-    out = tmp_path_factory.mktemp("blob-sample")
-    labels = generate("resource-access", str(out), users=40, days=4, tenants=1, seed=3,
-                      layout="hourly", max_lines_per_blob=60, malformed_lines=2)
-    n = upload_export(azurite.service(), str(out / "am-securityevent"), "am-securityevent")
-    return out, labels, n
-
-
 @pytest.fixture
 def storage_env(azurite, monkeypatch):
     monkeypatch.setenv("BYOML_STORAGE_CONNECTION_STRING", azurite.connection_string)
