@@ -224,6 +224,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"byoml {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an Azure SDK error byoml did not translate: still no secret, no traceback
+        if type(exc).__module__.startswith("azure."):
+            print(f"byoml {args.command}: Azure error {type(exc).__name__}: {redact(str(exc).strip().splitlines()[0] if str(exc).strip() else '')}"
+                  " (run with -v for details; check the endpoint, the network and the identity's roles)", file=sys.stderr)
+            return EXIT_FAILED
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover
