@@ -106,7 +106,7 @@ class Ledger:
 
 
 def _count_rows(body: bytes) -> int:
-    """Rows in a compact JSON array body (top-level commas outside strings)."""
+    """Rows in a JSON array body (a parse of at most 1 MB, once per chunk)."""
     return len(json.loads(body))
 
 
