@@ -21,7 +21,7 @@ import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))  # the local peers live in tests/peers
 
 
 def bench_ingestion(spark, rows: int, workdir: str) -> None:
@@ -29,8 +29,8 @@ def bench_ingestion(spark, rows: int, workdir: str) -> None:
 
     from byoml.sinks.log_analytics import LogAnalyticsSink
     from byoml.sinks.ledger import Ledger
-    from peers.ingestion import IngestionServer
-    from peers.tls import make_cert
+    from tests.peers.ingestion import IngestionServer
+    from tests.peers.tls import make_cert
 
     cert, key = make_cert(workdir)
     server = IngestionServer(cert, key, token="bench", streams=("Custom-Bench",)).start()
@@ -66,7 +66,7 @@ def bench_ingestion(spark, rows: int, workdir: str) -> None:
 def bench_blob(blobs: int, blob_kb: int, workdir: str) -> None:
     from byoml.sources import open_source
     from byoml.timewindow import UTC, TimeWindow
-    from peers.azurite import Azurite, append_bytes
+    from tests.peers.azurite import Azurite, append_bytes
 
     peer = Azurite(workdir)
     try:

@@ -51,7 +51,7 @@ def usage_sample(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tls_cert(tmp_path_factory):
     """(cert.pem, key.pem) of a self-signed certificate for 127.0.0.1."""
-    from peers.tls import make_cert
+    from tests.peers.tls import make_cert
 
     return make_cert(str(tmp_path_factory.mktemp("tls")))
 
@@ -59,7 +59,7 @@ def tls_cert(tmp_path_factory):
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory):
     """The real Azurite emulator. A missing install FAILS the tests that need it (never skips)."""
-    from peers.azurite import Azurite
+    from tests.peers.azurite import Azurite
 
     try:
         peer = Azurite(str(tmp_path_factory.mktemp("azurite")))
@@ -72,7 +72,7 @@ def azurite(tmp_path_factory):
 @pytest.fixture
 def ingestion(tls_cert):
     """Factory of started Logs Ingestion stand-ins; all stopped at the end of the test."""
-    from peers.ingestion import IngestionServer
+    from tests.peers.ingestion import IngestionServer
 
     started = []
 
@@ -90,7 +90,7 @@ def ingestion(tls_cert):
 def blob_sample(azurite, tmp_path_factory):
     """A small hourly SecurityEvent export with overflow files, uploaded to Azurite's am-securityevent."""
     from byoml.sample_data import generate
-    from peers.azurite import upload_export
+    from tests.peers.azurite import upload_export
 
     out = tmp_path_factory.mktemp("blob-sample")
     labels = generate("resource-access", str(out), users=40, days=4, tenants=1, seed=3,

@@ -44,7 +44,7 @@ def test_killed_upload_resumes_exactly_once_and_no_secret_leaks(spark, azurite, 
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     from byoml.run import score
-    from peers.azurite import ACCOUNT, ACCOUNT_KEY
+    from tests.peers.azurite import ACCOUNT, ACCOUNT_KEY
 
     out, labels, _ = blob_sample
     server = ingestion(token=TOKEN, streams=("Custom-AccessRarity",))

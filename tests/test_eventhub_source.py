@@ -14,7 +14,7 @@ import pytest
 from byoml.errors import ConfigError, EmptyWindowError
 from byoml.sources import open_source
 from byoml.sources.eventhub import EventHubSource
-from fakes.eventhub import FakeConsumerClient, FakeHub
+from tests.fakes.eventhub import FakeConsumerClient, FakeHub
 
 T0 = dt.datetime(2026, 11, 2, 9, tzinfo=dt.timezone.utc)
 COLUMNS = ["Account", "EventID"]

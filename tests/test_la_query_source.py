@@ -34,7 +34,7 @@ def _rec(t, i):
 
 @pytest.fixture
 def query_server(tls_cert, monkeypatch):
-    from peers.query import QueryServer
+    from tests.peers.query import QueryServer
 
     monkeypatch.setenv("BYOML_ACCESS_TOKEN", TOKEN)
     server = QueryServer(tls_cert[0], tls_cert[1], WS, records(), token=TOKEN, max_rows=500)
