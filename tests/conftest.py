@@ -94,6 +94,6 @@ def blob_sample(azurite, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("blob-sample")
     labels = generate("resource-access", str(out), users=40, days=4, tenants=1, seed=3,
-                      layout="hourly", max_lines_per_blob=60, malformed_lines=2)
+                      layout="hourly", max_lines_per_blob=20, malformed_lines=2)
     n = upload_export(azurite.service(), str(out / "am-securityevent"), "am-securityevent")
     return out, labels, n

@@ -120,3 +120,15 @@ def test_uri_and_the_real_client(monkeypatch, options):
     client.close()
     with pytest.raises(ConfigError, match="checkpoint_url"):
         open_source("eventhub://contoso-ns/am-securityevent", {})
+
+
+def test_bodies_become_one_json_line_each():
+    from byoml.sources.eventhub import normalise_body
+
+    wrapped = json.dumps({"records": [rec(1), rec(2)]}, indent=2)
+    line, n, lo, hi = normalise_body(wrapped)
+    assert "\n" not in line and n == 2 and json.loads(line) == json.loads(wrapped) and lo <= hi
+    line, n, _, _ = normalise_body(json.dumps([rec(1), rec(2), rec(3)]))  # a bare array: the wrapper shape
+    assert n == 3 and list(json.loads(line)) == ["records"]
+    line, n, lo, _ = normalise_body("not json\nat all")  # kept, on one line, for the reader to quarantine
+    assert line == "not json at all" and lo is None

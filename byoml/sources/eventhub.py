@@ -133,6 +133,8 @@ def normalise_body(body: str) -> Tuple[str, int, Optional[str], Optional[str]]:
         data = json.loads(body)
     except ValueError:
         return body.replace("\r", " ").replace("\n", " "), 1, None, None  # the reader quarantines it
+    if isinstance(data, list):  # a bare array of records: give the reader the export's wrapper shape
+        data = {"records": data}
     records = data.get("records") if isinstance(data, dict) and isinstance(data.get("records"), list) else [data]
     times = [r.get("TimeGenerated") for r in records if isinstance(r, dict) and isinstance(r.get("TimeGenerated"), str)]
     return json.dumps(data, separators=(",", ":")), len(records), min(times, default=None), max(times, default=None)
