@@ -63,7 +63,7 @@ def test_killed_upload_resumes_exactly_once_and_no_secret_leaks(spark, azurite, 
         f"  state_dir: {state}\n"
         f"  connection_verify: {tls_cert[0]}\n"
         "  max_request_bytes: 20000\n"
-        "  read_timeout: 3\n"
+        "  read_timeout: 10\n"
         "  retry_backoff_factor: 0.05\n"
     )
     env = {**os.environ, "BYOML_ACCESS_TOKEN": TOKEN, "BYOML_STORAGE_SAS": sas, "BYOML_SPARK_DRIVER_MEMORY": "1g",

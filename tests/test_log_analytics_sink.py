@@ -38,7 +38,7 @@ def sink_options(server, tmp_path, cert, **extra):
         "stream": "Custom-Results",
         "state_dir": str(tmp_path / "state"),
         "connection_verify": cert,
-        "read_timeout": 2,
+        "read_timeout": 5,
         "retry_backoff_factor": 0.05,
         **extra,
     }
@@ -60,9 +60,9 @@ def test_chunks_stay_under_the_limit_and_keep_every_row():
 def test_100k_rows_delivered_exactly_once_under_429_500_and_timeouts(spark, ingestion, tls_cert, tmp_path):
     server = ingestion(token=TOKEN, streams=("Custom-Results",))
     server.script.extend([
-        ("status", 429, {"Retry-After": "1"}), ("ok",), ("status", 500), ("ok",), ("hang", 4),
+        ("status", 429, {"Retry-After": "1"}), ("ok",), ("status", 500), ("ok",), ("hang", 8),
         ("status", 503), ("ok",), ("status", 429, {"Retry-After": "1"}), ("status", 429), ("ok",),
-        ("status", 502), ("hang", 4), ("ok",), ("status", 500), ("status", 504), ("status", 408),
+        ("status", 502), ("hang", 8), ("ok",), ("status", 500), ("status", 504), ("status", 408),
     ])
     sink = open_sink("loganalytics", sink_options(server, tmp_path, tls_cert[0]))
     result = sink.write(result_rows(spark, 100_000), "Results", RUN, 100_000)
@@ -101,7 +101,7 @@ def test_failed_chunks_are_dead_lettered_and_replayed(spark, ingestion, tls_cert
     assert missing == letters[0].rows > 0
 
     config = tmp_path / "replay.yml"
-    config.write_text(f"sink:\n  connection_verify: {tls_cert[0]}\n  read_timeout: 2\n")
+    config.write_text(f"sink:\n  connection_verify: {tls_cert[0]}\n  read_timeout: 5\n")
     assert main(["replay", str(dead), "--config", str(config)]) == 0
     assert "1 chunk" in capsys.readouterr().out
     ids = server.rows_by("RowId")

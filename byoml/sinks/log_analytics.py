@@ -18,6 +18,13 @@ Configuration (``sink:`` section, or the environment)::
       state_dir: /dbfs/byoml/state        # ledger/, dead-letter/, quarantine/ (keep it between runs)
 
 The credential is ``DefaultAzureCredential``, or ``BYOML_ACCESS_TOKEN``; never a config value.
+
+Limits of "exactly once": the ledger records a chunk after its 204, so a process killed
+between the service storing a chunk and the ledger's fsync (a few milliseconds) resends that
+one chunk; and a request whose answer is lost (a timeout after the service stored it) is
+retried and stored twice, because the API has no idempotency key. Both cases are bounded to
+one chunk and visible in KQL as repeated rows of the same ``RunId``. Run one writer per
+ledger folder at a time (a scheduled job, or ``byoml replay``, not both at once).
 """
 from __future__ import annotations
 

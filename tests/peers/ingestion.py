@@ -159,6 +159,6 @@ class IngestionServer:
             self.received.extend(rows)
             self.accepted += 1
             accepted = self.accepted
-        answer(204, rows=len(rows), raw=len(raw))
-        if self.on_stored is not None:
+        if self.on_stored is not None:  # before the 204, so the client's next request sees its effect
             self.on_stored(accepted)
+        answer(204, rows=len(rows), raw=len(raw))
