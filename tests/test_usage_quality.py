@@ -10,7 +10,7 @@ import pytest
 from byoml.cli import main
 from byoml.evaluate_series import NAB_STANDARD, scaled_sigmoid, window_flags
 
-from conftest import shared_data
+from tests.conftest import shared_data
 
 TEMPLATES = ["usage-regression", "series-decompose"]
 
