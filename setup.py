@@ -25,10 +25,19 @@ setup(
         "scikit-learn>=1.3",
         "threadpoolctl>=3",
         "pyyaml>=6",
+        # Azure connectors (also needed on Databricks)
+        "azure-core>=1.30",
+        "azure-identity>=1.15",
+        "azure-storage-blob>=12.19",
+        "azure-monitor-ingestion>=1.0.3",
+        "azure-monitor-query>=1.3",
+        "azure-eventhub>=5.11",
+        "azure-eventhub-checkpointstoreblob>=1.1.4",
     ],
     extras_require={
         "test": [
             "pytest>=7",
+            "cryptography>=41",  # self-signed certificates for the local HTTPS peers
         ],
     },
     entry_points={

@@ -7,6 +7,7 @@
                  [--emit anomalies|all] [--config FILE]
     byoml sample-data --template NAME --out DIR [--seed N] ...
     byoml evaluate --template NAME --scores DIR --labels FILE
+    byoml replay DIR [--config FILE]
     byoml demo
     byoml templates
 
@@ -21,6 +22,7 @@ import sys
 from typing import List, Optional
 
 from ._version import __version__
+from .credentials import install_log_redaction, redact
 from .errors import ByomlError, ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -34,10 +36,14 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(p: argparse.ArgumentParser, sink: bool) -> None:
     p.add_argument("--template", required=True, help="template name (see 'byoml templates') or module:Class")
-    p.add_argument("--source", required=True, help="local export folder (holding am-<table> containers)")
+    p.add_argument("--source", required=True, help=(
+        "local export folder; https://<account>.blob.core.windows.net/<container>[/<prefix>]; "
+        "abfss://...; eventhub://<namespace>/<hub>[?consumer_group=...]; la-query://<workspace-id>"))
     p.add_argument("--model", required=True, help="model directory")
     if sink:
-        p.add_argument("--sink", required=True, help="local folder for <Table>_CL/part-*.json")
+        p.add_argument("--sink", required=True, help=(
+            "local folder for <Table>_CL/part-*.json, or 'loganalytics' (Logs Ingestion API, "
+            "configured by the config's sink: section or BYOML_LA_* variables)"))
         p.add_argument("--emit", choices=("anomalies", "all"), default="anomalies",
                        help="write only flagged rows (default) or every scored row")
         p.add_argument("--quarantine", help="where to write quarantined records (default: beside the output)")
@@ -83,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", help="template to demo (default: the resource access template)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--users", type=int, default=300)
+
+    p = sub.add_parser("replay", help="resend dead-lettered Log Analytics chunks")
+    p.add_argument("dir", help="the dead-letter folder (sink state_dir/dead-letter) or one letter file")
+    p.add_argument("--config", help="config file whose sink: section overrides endpoint/dcr_id/stream")
 
     sub.add_parser("templates", help="list available templates")
     return parser
@@ -172,6 +182,21 @@ def _cmd_templates(args) -> int:
     return EXIT_OK
 
 
+def _cmd_replay(args) -> int:
+    from .config import load_config
+    from .sinks.log_analytics import replay
+
+    report = replay(args.dir, load_config(args.config)["sink"])
+    print(f"byoml replay · {args.dir}")
+    print(f"  sent          {report.sent_chunks} chunk(s), {report.sent_rows:,} rows")
+    if report.already_delivered:
+        print(f"  removed       {report.already_delivered} letter(s) already delivered by a rerun")
+    if report.failed:
+        print(f"  still failing {report.failed} chunk(s), kept with their reasons; first: {report.reasons[0]}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 COMMANDS = {
     "train": _cmd_train,
     "score": _cmd_score,
@@ -179,6 +204,7 @@ COMMANDS = {
     "evaluate": _cmd_evaluate,
     "demo": _cmd_demo,
     "templates": _cmd_templates,
+    "replay": _cmd_replay,
 }
 
 
@@ -186,17 +212,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
-        print(f"byoml {args.command}: error: {exc}", file=sys.stderr)
+        print(f"byoml {args.command}: error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except ByomlError as exc:
-        print(f"byoml {args.command}: error: {exc}", file=sys.stderr)
+        print(f"byoml {args.command}: error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"byoml {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an Azure SDK error byoml did not translate: still no secret, no traceback
+        if type(exc).__module__.startswith("azure."):
+            print(f"byoml {args.command}: Azure error {type(exc).__name__}: {redact(str(exc).strip().splitlines()[0] if str(exc).strip() else '')}"
+                  " (run with -v for details; check the endpoint, the network and the identity's roles)", file=sys.stderr)
+            return EXIT_FAILED
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,3 +47,15 @@ class JavaNotFoundError(ByomlError):
 
 class SeriesError(ByomlError):
     """A time series cannot be fitted (too short, constant) or scored."""
+
+
+class SinkError(ByomlError):
+    """Results could not be written (configuration, permissions, or delivery)."""
+
+
+class AuthorizationError(SinkError):
+    """The service refused the credential (HTTP 401/403): the message names the role to grant."""
+
+
+class DeliveryError(SinkError):
+    """Some chunks were not delivered; they are dead-lettered or still pending in the ledger."""

@@ -45,3 +45,55 @@ def usage_sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("usage-sample")
     labels = generate("usage", str(out), series=8, days=21, seed=5)
     return out, labels
+
+
+# -- local peers: Azurite, Logs Ingestion, Log Analytics query --------------------------------
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory):
+    """(cert.pem, key.pem) of a self-signed certificate for 127.0.0.1."""
+    from tests.peers.tls import make_cert
+
+    return make_cert(str(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    """The real Azurite emulator. A missing install FAILS the tests that need it (never skips)."""
+    from tests.peers.azurite import Azurite
+
+    try:
+        peer = Azurite(str(tmp_path_factory.mktemp("azurite")))
+    except RuntimeError as exc:
+        pytest.fail(f"Azurite could not start: {exc}", pytrace=False)
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def ingestion(tls_cert):
+    """Factory of started Logs Ingestion stand-ins; all stopped at the end of the test."""
+    from tests.peers.ingestion import IngestionServer
+
+    started = []
+
+    def make(**kwargs):
+        server = IngestionServer(tls_cert[0], tls_cert[1], **kwargs).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def blob_sample(azurite, tmp_path_factory):
+    """A small hourly SecurityEvent export with overflow files, uploaded to Azurite's am-securityevent."""
+    from byoml.sample_data import generate
+    from tests.peers.azurite import upload_export
+
+    out = tmp_path_factory.mktemp("blob-sample")
+    labels = generate("resource-access", str(out), users=40, days=4, tenants=1, seed=3,
+                      layout="hourly", max_lines_per_blob=20, malformed_lines=2)
+    n = upload_export(azurite.service(), str(out / "am-securityevent"), "am-securityevent")
+    return out, labels, n

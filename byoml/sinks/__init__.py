@@ -1,17 +1,25 @@
 """Sinks: where scored rows go. :func:`open_sink` turns ``--sink`` into a sink object."""
 from __future__ import annotations
 
+from typing import Any, Mapping, Optional
+
 from ..errors import ConfigError
 from .local import LocalTableSink, SinkResult
 from .rows import to_table_rows
 
 __all__ = ["LocalTableSink", "SinkResult", "open_sink", "to_table_rows"]
 
+LOG_ANALYTICS = "loganalytics"
 
-def open_sink(uri: str):
-    """A local folder (``file://`` optional)."""
+
+def open_sink(uri: str, options: Optional[Mapping[str, Any]] = None):
+    """``loganalytics`` (Logs Ingestion API, configured by the ``sink:`` section) or a local folder."""
+    if uri.lower() in (LOG_ANALYTICS, LOG_ANALYTICS + "://"):
+        from .log_analytics import LogAnalyticsSink
+
+        return LogAnalyticsSink(options)
     if uri.startswith("file://"):
         return LocalTableSink(uri[len("file://"):])
-    if "://" in uri or uri == "loganalytics":
-        raise ConfigError(f"sink '{uri}' is not supported; give a local folder")
+    if "://" in uri:
+        raise ConfigError(f"sink '{uri}' is not supported; give 'loganalytics' or a local folder")
     return LocalTableSink(uri)

@@ -5,7 +5,10 @@ every source reads through the same :mod:`byoml.sources.reader`.
 """
 from __future__ import annotations
 
-from ..errors import SourceError
+from typing import Any, Mapping, Optional
+
+from ..credentials import reject_secret_options
+from ..errors import ConfigError, SourceError
 from .base import ExportSource
 from .layout import ExportFile, WalkReport
 from .local import LocalExportSource
@@ -26,12 +29,57 @@ __all__ = [
     "read_export_files",
 ]
 
+SOURCE_OPTIONS = {
+    "watermark", "late_hours", "staging_dir", "download_threads", "secret_scope", "secret_key", "secret_kind",
+    # Event Hubs
+    "checkpoint_url", "checkpoint_container", "max_wait_seconds", "time_limit_seconds", "consumer_group",
+    # la-query
+    "table", "query", "query_endpoint", "max_rows", "max_bytes", "slice_minutes", "server_timeout",
+    "connection_verify",
+}
 
-def open_source(uri: str) -> ExportSource:
-    """Open a ``--source``: a local folder or file (``file://`` optional)."""
-    if uri.startswith("file://"):
-        return LocalExportSource(uri[len("file://"):])
-    if "://" in uri:
-        scheme = uri.split("://", 1)[0]
-        raise SourceError(f"source scheme '{scheme}://' is not supported; give a local export folder")
-    return LocalExportSource(uri)
+
+def open_source(uri: str, options: Optional[Mapping[str, Any]] = None) -> ExportSource:
+    """Open a ``--source``; ``options`` is the config's ``source:`` section.
+
+    * a local folder or file (``file://`` optional);
+    * ``https://<account>.blob.core.windows.net/<container>[/<prefix>]`` or the path-style
+      emulator form ``http://127.0.0.1:10000/<account>/<container>``;
+    * ``abfss://<container>@<account>.dfs.core.windows.net/[<path>]`` (read by Spark; Databricks);
+    * ``eventhub://<namespace>/<hub>[?consumer_group=...]``;
+    * ``la-query://<workspace-id>`` (the Log Analytics query API).
+    """
+    options = dict(options or {})
+    reject_secret_options(options)
+    unknown = sorted(set(options) - SOURCE_OPTIONS)
+    if unknown:
+        raise ConfigError(f"unknown source option(s) {', '.join(unknown)}; valid: {', '.join(sorted(SOURCE_OPTIONS))}")
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if scheme in ("http", "https"):
+        from .blob import BlobExportSource
+
+        source: ExportSource = BlobExportSource(uri, options)
+    elif scheme == "abfss":
+        from .abfss import SparkPathExportSource
+
+        source = SparkPathExportSource(uri)
+    elif scheme == "eventhub":
+        from .eventhub import EventHubSource
+
+        return EventHubSource.from_uri(uri, options)
+    elif scheme == "la-query":
+        from .la_query import LogAnalyticsQuerySource
+
+        return LogAnalyticsQuerySource.from_uri(uri, options)
+    elif scheme in ("", "file"):
+        source = LocalExportSource(uri[len("file://"):] if scheme == "file" else uri)
+        source.staging_dir = options.get("staging_dir")
+    else:
+        raise SourceError(
+            f"source scheme '{scheme}://' is not supported; give a local folder, an https:// Blob container, "
+            "abfss://, eventhub:// or la-query://"
+        )
+    if options.get("watermark"):
+        source.watermark_dir = str(options["watermark"])
+        source.late_hours = float(options.get("late_hours", source.late_hours))
+    return source

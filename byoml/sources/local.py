@@ -8,6 +8,8 @@ from typing import List, Optional, Sequence, Tuple
 from ..errors import SourceError
 from ..timewindow import TimeWindow
 from .base import ExportSource
+from .staging import StagingArea, truncate_to_last_newline
+from .watermark import Piece
 from .layout import (
     Entry,
     ExportFile,
@@ -62,6 +64,8 @@ class LocalExportSource(ExportSource):
         self.root = os.path.abspath(root)
         self.uri = root
         self._fs = LocalListing()
+        self.staging_dir: Optional[str] = None
+        self._staging: Optional[StagingArea] = None
 
     def containers(self, table: str) -> List[str]:
         """Container folders for ``table``: the root itself, or its ``am-<table>`` children."""
@@ -101,3 +105,26 @@ class LocalExportSource(ExportSource):
 
     def spark_paths(self, files: Sequence[ExportFile]) -> List[str]:
         return [to_spark_path(f.path) for f in files]
+
+    def stage_piece(self, piece: Piece) -> Tuple[Optional[str], int]:
+        """A whole file is read in place; a range (bytes appended since the last run) is copied out."""
+        size = os.path.getsize(piece.path)
+        if piece.offset == 0 and piece.end == size:
+            with open(piece.path, "rb") as fh:
+                fh.seek(max(0, size - 1))
+                if size == 0 or fh.read(1) == b"\n":
+                    return (to_spark_path(piece.path) if size else None), size
+        if self._staging is None:
+            self._staging = StagingArea(self.staging_dir)
+        target = self._staging.path_for(os.path.relpath(piece.path, self.root), piece.offset)
+        with open(piece.path, "rb") as src, open(target, "wb") as dst:
+            src.seek(piece.offset)
+            remaining = piece.end - piece.offset
+            while remaining > 0:
+                block = src.read(min(remaining, 1 << 20))
+                if not block:
+                    break
+                dst.write(block)
+                remaining -= len(block)
+        kept = truncate_to_last_newline(target)
+        return (to_spark_path(target) if kept else None), piece.offset + kept

@@ -1,0 +1,1 @@
+"""Fakes of SDK client interfaces that have no local peer (documented where used)."""
