@@ -39,6 +39,8 @@ setup(
             "pytest>=7",
             "cryptography>=41",  # self-signed certificates for the local HTTPS peers
         ],
+        # benchmarks/: peak RSS of the Python + JVM process tree
+        "bench": ["psutil>=5.9"],
     },
     entry_points={
         "console_scripts": ["byoml=byoml.cli:main"],
