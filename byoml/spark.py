@@ -109,13 +109,19 @@ def timestamp_literal(value):
     return F.lit(format_time(value)).cast("timestamp")
 
 
-def detach_small(df, max_rows: int = 100_000):
-    """The rows of a small result (one per tenant, say) as a new DataFrame without its lineage.
+def materialize(df):
+    """``df`` computed now and kept, as a DataFrame whose plan no longer holds its lineage.
 
-    A fitted model's little tables otherwise carry the whole fit plan into every scoring
-    query that joins them. Refuses more than ``max_rows`` rows: this is not for data that scales.
+    A fitted model's tables otherwise carry the whole fit (source read, ALS, aggregations)
+    into every scoring query that joins them: a slow plan, recomputed on each use. A local
+    checkpoint is released with the DataFrame (unlike ``persist``, nothing to unpersist);
+    Spark Connect before 4.0 has none, so there the DataFrame is persisted instead.
     """
-    rows = df.limit(max_rows + 1).collect()
-    if len(rows) > max_rows:
-        raise ValueError(f"detach_small: more than {max_rows} rows; keep this table distributed")
-    return df.sparkSession.createDataFrame(rows, schema=df.schema)
+    import pyspark
+    from pyspark import StorageLevel
+
+    if is_classic(df.sparkSession) or int(pyspark.__version__.split(".")[0]) >= 4:
+        return df.localCheckpoint(eager=True)
+    kept = df.persist(StorageLevel.MEMORY_AND_DISK)  # pragma: no cover - Spark Connect 3.5
+    kept.count()
+    return kept

@@ -27,6 +27,18 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def release_cached_data():
+    """After each test module, drop what its Spark work left cached (persisted reads, fitted
+    tables): on a 2 GiB local driver, leftovers of earlier modules slow later ones to a crawl."""
+    yield
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.catalog.clearCache()
+
+
 @pytest.fixture(scope="session")
 def access_sample(tmp_path_factory):
     """A small labelled SecurityEvent export (2 tenants, 5-minute layout, a few malformed lines)."""

@@ -21,7 +21,8 @@ SEEDS = (1, 2)
 @pytest.fixture(scope="module", params=SEEDS)
 def scored(request, tmp_path_factory, spark):
     root = tmp_path_factory.mktemp(f"ara-{request.param}")
-    labels = generate("resource-access", str(root / "export"), users=300, days=28, seed=request.param)
+    labels = generate("resource-access", str(root / "export"), users=300, days=28, seed=request.param,
+                      layout="hourly")
     train(TEMPLATE, str(root / "export"), str(root / "model"), end=labels["train_window"]["end"], spark=spark)
     summary = score(TEMPLATE, str(root / "export"), str(root / "model"), str(root / "sink"), emit="all", spark=spark)
     rows = load_scores(str(root / "sink"), "AnomalousResourceAccessResult")

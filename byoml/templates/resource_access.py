@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Dict
 
 from ..errors import ConfigError, EmptyWindowError
-from ..spark import detach_small, timestamp_literal
+from ..spark import materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .vectors import Vectors
 from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
@@ -342,19 +342,20 @@ class AnomalousResourceAccess(Template):
         users_out = users.drop("uid").join(
             _top3(pairs, ["TenantId", "UserKey"], "strength", "Resource", "top_resources"), ["TenantId", "UserKey"], "left")
 
-        # both are a few rows per tenant: detached, so scoring does not replan the fit
-        tenants = detach_small(tenants)
-        calibration = detach_small(self._calibrate(prepared, history, item_vecs, server_sums, tenants))
         counts: Dict[str, Any] = pairs.agg(
             F.count(F.lit(1)).alias("pairs"), F.count_distinct("TenantId", "UserKey").alias("users"),
             F.count_distinct("TenantId", "ResourceKey").alias("resources"),
         ).first().asDict()
+        # computed once and cut from the fit's plan: scoring joins them without replanning the fit
+        tables = {"items": items_out, "servers": servers, "tenants": tenants, "users": users_out, "history": history}
+        tables = {name: materialize(df) for name, df in tables.items()}
+        item_vecs.unpersist()
+        pairs.unpersist()
+        tables["calibration"] = materialize(self._calibrate(
+            prepared, tables["history"], tables["items"], tables["servers"], tables["tenants"]))
         model = ResourceAccessModel(
             self,
-            tables={
-                "items": items_out, "servers": servers, "tenants": tenants, "users": users_out,
-                "history": history, "calibration": calibration,
-            },
+            tables=tables,
             state={"rank": rank},
             metadata={"counts": {k: int(v) for k, v in counts.items()}},
         )
