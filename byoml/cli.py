@@ -4,7 +4,7 @@
 
     byoml train  --template NAME --source SRC --model DIR [--start ISO] [--end ISO] [--config FILE]
     byoml score  --template NAME --source SRC --model DIR --sink SINK [--start ISO] [--end ISO]
-                 [--emit anomalies|all] [--config FILE]
+                 [--emit anomalies|all] [--config FILE] [--report FILE]
     byoml sample-data --template NAME --out DIR [--seed N] ...
     byoml evaluate --template NAME --scores DIR --labels FILE
     byoml replay DIR [--config FILE]
@@ -47,6 +47,9 @@ def _add_common(p: argparse.ArgumentParser, sink: bool) -> None:
         p.add_argument("--emit", choices=("anomalies", "all"), default="anomalies",
                        help="write only flagged rows (default) or every scored row")
         p.add_argument("--quarantine", help="where to write quarantined records (default: beside the output)")
+        p.add_argument("--report", metavar="FILE", help=(
+            "also write a self-contained HTML report of the run (top anomalies with explanations, "
+            "a user x resource view, or each flagged series over time)"))
     p.add_argument("--start", help="window start, ISO-8601 UTC (inclusive)")
     p.add_argument("--end", help="window end, ISO-8601 UTC (exclusive)")
     p.add_argument("--config", help="YAML/JSON file with 'template:', 'source:', 'sink:' sections")
@@ -110,7 +113,7 @@ def _cmd_score(args) -> int:
     from .run import score
 
     summary = score(args.template, args.source, args.model, args.sink, args.start, args.end,
-                    args.emit, args.config, quarantine_dir=args.quarantine)
+                    args.emit, args.config, quarantine_dir=args.quarantine, report=args.report)
     _finish(summary, args)
     return EXIT_OK
 
