@@ -2,7 +2,7 @@
 
 ::
 
-    byoml train  --template NAME --source SRC --model DIR [--start ISO] [--end ISO] [--config FILE]
+    byoml train  --template NAME --source SRC --model DIR [--start ISO | --days N] [--end ISO] [--config FILE]
     byoml score  --template NAME --source SRC --model DIR --sink SINK [--start ISO] [--end ISO]
                  [--emit anomalies|all] [--config FILE] [--report FILE]
     byoml sample-data --template NAME --out DIR [--seed N] ...
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="fit a template on a training window and save the model")
     _add_common(p, sink=False)
+    p.add_argument("--days", type=int, help=(
+        "train on the N whole days before --end (default end: today 00:00 UTC) instead of giving --start; "
+        "what a scheduled job uses"))
 
     p = sub.add_parser("score", help="score a window with a saved model and write the _CL rows")
     _add_common(p, sink=True)
@@ -103,8 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_train(args) -> int:
     from .run import train
+    from .timewindow import days_before
 
-    summary = train(args.template, args.source, args.model, args.start, args.end, args.config)
+    start, end = args.start, args.end
+    if args.days is not None:
+        if start:
+            raise ConfigError("give either --start or --days, not both")
+        start, end = days_before(args.days, end)
+    summary = train(args.template, args.source, args.model, start, end, args.config)
     _finish(summary, args)
     return EXIT_OK
 
