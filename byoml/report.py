@@ -251,7 +251,8 @@ def access_figures(data: ReportData) -> List[Any]:
         text = text.reindex(index=users, columns=resources).fillna("")
         figures.append(go.Figure(
             go.Heatmap(
-                z=z.to_numpy(), x=resources, y=users, text=text.to_numpy(), colorscale="YlOrRd",
+                z=[[None if pd.isna(v) else float(v) for v in row] for row in z.to_numpy()],
+                x=resources, y=users, text=text.to_numpy().tolist(), colorscale="YlOrRd",
                 colorbar={"title": {"text": "score"}}, hoverongaps=False,
                 hovertemplate="%{y}<br>%{x}<br>score %{z:.2f}<br>%{text}<extra></extra>",
             ),
