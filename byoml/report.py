@@ -23,11 +23,15 @@ import datetime as dt
 import html
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # pyspark and plotly are imported where used
+    from plotly.graph_objects import Figure
+    from pyspark.sql import Column, DataFrame
 
 DEFAULT_TOP = 50
 DEFAULT_GRID = 30
@@ -100,8 +104,8 @@ def check_report_path(path: str) -> str:
 
 # -- collecting (bounded) --------------------------------------------------------------------
 def collect(
-    scored,
-    flag,
+    scored: "DataFrame",
+    flag: "Column",
     *,
     header: Optional[Mapping[str, Any]] = None,
     series_keys: Optional[Sequence[str]] = None,
@@ -135,8 +139,7 @@ def collect(
     data.top_flagged = bool(flagged)
     order = [F.col("AnomalyScore").desc_nulls_last()] if has_score else []
     columns = [c for c in (ACCESS_TABLE if kind == "access" else scored.columns) if c in scored.columns]
-    data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n)) if order else _to_pandas(
-        base.select(*columns).limit(top_n))
+    data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n))
     if kind == "access":
         if "TenantId" in data.top and data.top["TenantId"].nunique() <= 1:
             data.header.setdefault("tenant", str(data.top["TenantId"].iloc[0]) if len(data.top) else "")
@@ -146,18 +149,19 @@ def collect(
     return data
 
 
-def _string_keys(df) -> List[str]:
+def _string_keys(df: "DataFrame") -> List[str]:
     from pyspark.sql import types as T
 
     known = set(SERIES_COLUMNS) | {"SeriesStatus", "ModelVersion", "RunId"}
     return [f.name for f in df.schema.fields if isinstance(f.dataType, T.StringType) and f.name not in known]
 
 
-def _to_pandas(df) -> pd.DataFrame:
+def _to_pandas(df: "DataFrame") -> pd.DataFrame:
+    """The only way frames reach the driver here: every caller has bounded ``df`` (limit or aggregate)."""
     return df.toPandas()
 
 
-def _collect_grid(base, scored, max_grid: int) -> pd.DataFrame:
+def _collect_grid(base: "DataFrame", scored: "DataFrame", max_grid: int) -> pd.DataFrame:
     """Cells (user, resource) -> highest score: the top users of ``base`` (the anomalies) with
     every pair they have in ``scored``, so their usual resources show beside the odd ones."""
     from pyspark.sql import functions as F
@@ -178,7 +182,7 @@ def _collect_grid(base, scored, max_grid: int) -> pd.DataFrame:
     return _to_pandas(cells)
 
 
-def _collect_histogram(scored) -> pd.DataFrame:
+def _collect_histogram(scored: "DataFrame") -> pd.DataFrame:
     """Counts of ``AnomalyScore`` in buckets of :data:`HISTOGRAM_WIDTH` (one Spark aggregation).
 
     Scores are clipped to [:data:`HISTOGRAM_LOW`, :data:`HISTOGRAM_HIGH`], so the number of
@@ -197,8 +201,10 @@ def _collect_histogram(scored) -> pd.DataFrame:
     return counts[["lo", "hi", "n"]]
 
 
-def _collect_series(data: ReportData, scored, flagged_df, keys: List[str], max_series: int, max_points: int,
-                    top_n: int) -> None:
+def _collect_series(data: ReportData, scored: "DataFrame", flagged_df: "DataFrame", keys: List[str],
+                    max_series: int, max_points: int, top_n: int) -> None:
+    """The top ``max_series`` flagged series (most flags first), their latest ``max_points`` bins,
+    and the ``top_n`` flagged bins with the largest scores."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -222,7 +228,10 @@ def _collect_series(data: ReportData, scored, flagged_df, keys: List[str], max_s
         .limit(max_series * max_points)
     )
     data.series = _to_pandas(rows)
-    data.series_shown = int(data.series.groupby(keys).ngroups) if len(data.series) else 0
+    if not len(data.series):
+        data.series_shown = 0
+    else:
+        data.series_shown = int(data.series.groupby(keys).ngroups) if keys else 1
     top_cols = [*keys, "TimeGenerated", *SERIES_COLUMNS,
                 *[c for c in ("Anomalies", "AnomalyScore") if c in scored.columns]]
     data.top = _to_pandas(flagged_df.orderBy(score.desc_nulls_last(), "TimeGenerated").select(*top_cols).limit(top_n))
@@ -234,7 +243,7 @@ def _label(row: Mapping[str, Any], multi_tenant: bool) -> str:
     return f"{account} · {str(row['TenantId'])[:8]}" if multi_tenant else account
 
 
-def access_figures(data: ReportData) -> List[Any]:
+def access_figures(data: ReportData) -> List["Figure"]:
     """The user x resource heatmap and the score histogram (plotly figures)."""
     import plotly.graph_objects as go
 
@@ -266,7 +275,8 @@ def access_figures(data: ReportData) -> List[Any]:
     if hist is not None and len(hist):
         fig = go.Figure(go.Bar(x=(hist["lo"] + hist["hi"]) / 2, y=hist["n"], width=(hist["hi"] - hist["lo"]),
                                marker_color="#4c78a8", name="pairs"),
-                        layout={"title": {"text": "AnomalyScore of every scored pair"}, "yaxis": {"type": "log", "dtick": 1, "title": {"text": "pairs"}},
+                        layout={"title": {"text": "AnomalyScore of every scored pair"},
+                                "yaxis": {"type": "log", "dtick": 1, "title": {"text": "pairs"}},
                                 "xaxis": {"title": {"text": "AnomalyScore"}}, "height": 340, "bargap": 0})
         if data.threshold is not None:
             fig.add_vline(x=data.threshold, line_dash="dash", line_color="#d62728",
@@ -275,7 +285,7 @@ def access_figures(data: ReportData) -> List[Any]:
     return figures
 
 
-def series_figures(data: ReportData) -> List[Any]:
+def series_figures(data: ReportData) -> List["Figure"]:
     """One panel per flagged series: actual, predicted, the band between the bounds, the flags."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -323,7 +333,7 @@ def series_figures(data: ReportData) -> List[Any]:
     return [fig]
 
 
-def figures(data: ReportData) -> List[Any]:
+def figures(data: ReportData) -> List["Figure"]:
     """The report's plotly figures for its kind (used by the notebooks too)."""
     if data.kind == "series":
         return series_figures(data)
@@ -420,10 +430,10 @@ def render_html(data: ReportData, title: str) -> str:
 
 def write_report(
     path: str,
-    scored,
-    flag,
-    template=None,
-    summary=None,
+    scored: "DataFrame",
+    flag: "Column",
+    template: Optional[Any] = None,
+    summary: Optional[Any] = None,
     *,
     model_version: Optional[str] = None,
     top_n: int = DEFAULT_TOP,
