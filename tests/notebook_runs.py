@@ -24,9 +24,6 @@ SETS: Dict[str, Dict[str, str]] = {
               "BYOML_NOTEBOOK_TEMPLATE": "usage-regression"},
 }
 FOLDER = {"anomalous-resource-access": "resource-access", "usage": "usage"}
-# The kernels' JVMs: C1 only and the serial GC. On these small runs most JVM CPU went to the C2
-# compiler; measured on the usage set, 178 -> 95 CPU-seconds for the same notebooks.
-KERNEL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 @dataclass
@@ -62,8 +59,7 @@ def run_set(name: str, workdir: pathlib.Path) -> SetRun:
     import nbformat
 
     env = {**SETS[name], "BYOML_NOTEBOOK_DIR": str(workdir), "BYOML_SPARK_DRIVER_MEMORY": "1g",
-           "PYSPARK_PYTHON": sys.executable,
-           "JAVA_TOOL_OPTIONS": os.environ.get("JAVA_TOOL_OPTIONS") or KERNEL_JAVA_OPTIONS}
+           "PYSPARK_PYTHON": sys.executable}
     saved = {k: os.environ.get(k) for k in [*env, "DATABRICKS_RUNTIME_VERSION"]}
     os.environ.update(env)
     os.environ.pop("DATABRICKS_RUNTIME_VERSION", None)
