@@ -45,6 +45,8 @@ setup(
             "ipykernel>=6.25",
             "websocket-client>=1.6",  # DevTools protocol: the HTML report in headless Chromium
         ],
+        # benchmarks/: peak RSS of the Python + JVM process tree
+        "bench": ["psutil>=5.9"],
     },
     entry_points={
         "console_scripts": ["byoml=byoml.cli:main"],

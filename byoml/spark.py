@@ -107,3 +107,15 @@ def timestamp_literal(value):
     from .timewindow import format_time
 
     return F.lit(format_time(value)).cast("timestamp")
+
+
+def detach_small(df, max_rows: int = 100_000):
+    """The rows of a small result (one per tenant, say) as a new DataFrame without its lineage.
+
+    A fitted model's little tables otherwise carry the whole fit plan into every scoring
+    query that joins them. Refuses more than ``max_rows`` rows: this is not for data that scales.
+    """
+    rows = df.limit(max_rows + 1).collect()
+    if len(rows) > max_rows:
+        raise ValueError(f"detach_small: more than {max_rows} rows; keep this table distributed")
+    return df.sparkSession.createDataFrame(rows, schema=df.schema)

@@ -172,6 +172,10 @@ def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[
     from pyspark.sql import functions as F
 
     counts = {r["status"]: int(r["n"]) for r in series.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
+    if not counts:
+        from ..errors import EmptyWindowError
+
+        raise EmptyWindowError("no series to fit: the training window holds no rows of the input table")
     bad = {s: n for s, n in counts.items() if s != OK}
     if bad and (cfg.bad_series == "error" or not counts.get(OK)):
         examples = []
