@@ -59,6 +59,25 @@ def usage_sample(tmp_path_factory):
     return out, labels
 
 
+@pytest.fixture(scope="session")
+def notebook_runs(tmp_path_factory):
+    """Run every notebook set once (see tests/notebook_runs.py): name -> SetRun, lazily per set."""
+    pytest.importorskip("nbclient", reason="nbclient is in the [test] extra")
+    pytest.importorskip("ipykernel", reason="ipykernel is in the [test] extra")
+    from tests.notebook_runs import run_set
+
+    done = {}
+
+    def get(name):
+        if name not in done:
+            done[name] = run_set(name, tmp_path_factory.mktemp(f"notebooks-{name}"))
+        if done[name].error:
+            pytest.fail(done[name].error, pytrace=False)
+        return done[name]
+
+    return get
+
+
 # -- local peers: Azurite, Logs Ingestion, Log Analytics query --------------------------------
 @pytest.fixture(scope="session")
 def tls_cert(tmp_path_factory):
