@@ -3,15 +3,17 @@
 ``make-series`` (group-by columns, time column, aggregation and bin from the config),
 then per series, in parallel on the executors (``applyInPandas`` grouped by series):
 
-* **fit** (training window): choose the transform (log for non-negative series that are
-  almost never zero), the period (none, daily or weekly: the one whose rolling forecast
-  has the lowest error on a holdout at the end of the training window, KQL's
-  ``Test_points``) and the Tukey fences of that holdout's residuals;
+* **fit** (training window): choose the transform (:mod:`byoml.templates.transform`: sqrt
+  for non-negative series that are almost never zero), the period (none, daily or weekly:
+  the one whose rolling forecast has the lowest error on a holdout at the end of the
+  training window, KQL's ``Test_points``) and the Tukey fences of that holdout's residuals;
 * **score**: the baseline (median per phase + trend, plus the recent level) is refitted
   every ``test_points`` on the ``lookback`` before, reading that history from the source,
   so every bin is judged only by data before it. The residual is scored with Tukey
-  fences on the 10th/90th percentiles (k = 1.5): the wider of the holdout fences and the
-  fences of the current fit's residuals.
+  fences on the 10th/90th percentiles (k = 1.5) of the forecast's own errors over the
+  ``fence_window`` before (``fences: recent``), taken per time of day (``fence_cycle``):
+  quiet night hours and busy day hours each get fences of their size. Until there are
+  enough recent errors, the holdout fences stand in.
 
 Differences from KQL (no bit-for-bit parity):
 
@@ -20,9 +22,11 @@ Differences from KQL (no bit-for-bit parity):
 * KQL detects the period with ``series_periods_detect`` (score threshold 0.6, any
   period); here the candidates are ``period_candidates`` (1d, 7d) and none, chosen by
   holdout error.
-* KQL works on raw values; ``transform: auto`` takes logs of positive series, so the
-  fences are relative. ``level`` and the holdout fences have no KQL counterpart; the
-  KQL defaults are ``period: 1d, trend: avg, level: "0", fences: refit, transform: none``.
+* KQL works on raw values; ``transform: auto`` takes square roots of non-negative series.
+  KQL's fences come from the residuals of the fit itself (in sample, ``fences: refit``);
+  here by default from the errors of past forecasts (out of sample) per time of day.
+  ``level`` and the holdout fences have no KQL counterpart; the KQL defaults are
+  ``period: 1d, trend: avg, level: "0", fences: refit, transform: none``.
 * A missing bin is 0, as in ``make-series ... default=0``.
 """
 from __future__ import annotations
@@ -39,10 +43,10 @@ from ..timewindow import TimeWindow
 from . import series_frame as sf
 from .base import Model, RunInfo, Template
 from .decompose import TRENDS, DecomposeSpec, holdout_errors, rolling_forecast
-from .regression import use_log
-from .tukey import Fences, tukey_flag, tukey_score
+from .transform import ValueTransform
+from .tukey import Fences, recent_quantiles, tukey_flag, tukey_score
 
-FENCES = ("widest", "refit", "holdout")
+FENCES = ("recent", "widest", "holdout", "refit")
 MIN_HOLDOUT_BINS = 12
 
 
@@ -54,10 +58,16 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
     ``trend``: avg, linefit or none. ``lookback``: history each baseline is fitted on
     (a weekly period uses at least 4 weeks). ``test_points``: how often the baseline is
     refitted; the bins in between are forecast. ``level``: window of the recent-level
-    correction ("0" turns it off). ``fences``: ``refit`` (KQL: residuals of the current
-    fit), ``holdout`` (out-of-sample residuals at training) or ``widest`` of the two.
-    ``holdout``: the end of the training window on which the period is chosen and the holdout
-    fences are measured (shorter when the history before it would be too short).
+    correction ("0" turns it off).
+
+    ``fences``: ``recent`` (the quantiles of the forecast's own errors over the ``fence_window``
+    before each refit; the holdout fences until there are enough of them), ``holdout``
+    (out-of-sample residuals at training), ``widest`` of these two, or ``refit`` (KQL: the
+    residuals of the current fit, in sample). ``fence_cycle``: recent fences are taken per
+    phase of this cycle (the time of day), from the errors within ``fence_width`` bins of the
+    phase ("0": one fence for all bins). ``holdout``: the end of the training window on which
+    the period is chosen and the holdout fences are measured (shorter when the history
+    before it would be too short).
     """
 
     period: str = "auto"
@@ -66,7 +76,10 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
     lookback: str = "14d"
     test_points: str = "1d"
     level: str = "1d"
-    fences: str = "widest"
+    fences: str = "recent"
+    fence_window: str = "14d"
+    fence_cycle: str = "1d"
+    fence_width: int = 2
     holdout: str = "7d"
 
     def validate(self) -> None:
@@ -86,6 +99,20 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
         self.bins(self.level, "level")
         if self.bins(self.holdout, "holdout") < MIN_HOLDOUT_BINS:
             raise ConfigError(f"holdout must be at least {MIN_HOLDOUT_BINS} bins")
+        if self.uses_recent_fences and self.bins(self.fence_window, "fence_window") < self.bins(self.test_points, "test_points"):
+            raise ConfigError("fence_window must hold at least test_points bins")
+        self.bins(self.fence_cycle, "fence_cycle")
+        if self.fence_width < 0:
+            raise ConfigError("fence_width must be >= 0")
+
+    @property
+    def uses_recent_fences(self) -> bool:
+        return self.fences in ("recent", "widest")
+
+    @property
+    def fence_bins(self) -> int:
+        """Bins of forecast errors the recent fences are taken from (0 when they are not used)."""
+        return self.bins(self.fence_window, "fence_window") if self.uses_recent_fences else 0
 
     def candidate_periods(self) -> List[int]:
         if self.period == "none":
@@ -104,7 +131,7 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
 
 
 FIT_SCHEMA_TAIL = (
-    "status string, n_bins long, first_bin long, period int, log boolean, offset double, "
+    "status string, n_bins long, first_bin long, period int, transform string, offset double, "
     "q_lo double, q_hi double, holdout_mae double"
 )
 
@@ -113,13 +140,11 @@ def fit_series(index: np.ndarray, y: np.ndarray, cfg: SeriesDecomposeConfig) -> 
     """Fit one series: transform, period (by holdout error) and holdout fences."""
     status = sf.series_status(y, cfg.min_train_bins)
     out = {"status": status, "n_bins": len(y), "first_bin": int(index[0]) if len(index) else None,
-           "period": None, "log": None, "offset": None, "q_lo": None, "q_hi": None, "holdout_mae": None}
+           "period": None, "transform": None, "offset": None, "q_lo": None, "q_hi": None, "holdout_mae": None}
     if status != sf.OK:
         return out
-    log = use_log(y, cfg.transform)
-    positive = y[y > 0]
-    offset = float(max(0.1 * np.median(positive), 1e-9)) if log and len(positive) else 0.0
-    z = np.log(y + offset) if log else y
+    tf = ValueTransform.fit(y, cfg.transform)
+    z = tf.forward(y)
     specs = [cfg.spec(p) for p in cfg.candidate_periods()]
     usable = [s for s in specs if s.history_needed + MIN_HOLDOUT_BINS <= len(z)] or [min(specs, key=lambda s: s.history_needed)]
     start = max(max(s.history_needed for s in usable), len(z) - cfg.bins(cfg.holdout, "holdout"))
@@ -128,33 +153,46 @@ def fit_series(index: np.ndarray, y: np.ndarray, cfg: SeriesDecomposeConfig) -> 
     best = usable[best_i]
     pred = rolling_forecast(z, index, max(best.history_needed, start), best)["baseline"]
     fences = Fences.from_residuals(z - pred, tuple(cfg.quantiles), cfg.threshold)
-    out.update(period=int(best.period), log=bool(log), offset=offset, q_lo=fences.q_lo, q_hi=fences.q_hi,
+    out.update(period=int(best.period), transform=tf.kind, offset=tf.offset, q_lo=fences.q_lo, q_hi=fences.q_hi,
                holdout_mae=errors[best_i])
     return out
 
 
 def score_series(index: np.ndarray, y: np.ndarray, first_scored: int, params: dict,
                  cfg: SeriesDecomposeConfig) -> Dict[str, np.ndarray]:
-    """Baseline, bounds, score and flags of ``y[first_scored:]`` (every bin from data before it)."""
-    log, offset = bool(params["log"]), float(params["offset"] or 0.0)
-    z = np.log(np.maximum(y, 0.0) + offset) if log else y
+    """Baseline, bounds, score and flags of ``y[first_scored:]`` (every bin from data before it).
+
+    With recent fences the forecast is rolled from ``fence_window`` before ``first_scored``:
+    the errors it makes there (level correction included) are what the first blocks are fenced by.
+    """
+    tf = ValueTransform(str(params["transform"]), float(params["offset"] or 0.0))
+    z = tf.forward(y)
     spec = cfg.spec(int(params["period"]))
-    fc = rolling_forecast(z, index, first_scored, spec, quantiles=tuple(cfg.quantiles))
-    q_lo, q_hi = fc["q_lo"], fc["q_hi"]
-    if cfg.fences == "holdout":
-        q_lo, q_hi = np.full(len(z), params["q_lo"]), np.full(len(z), params["q_hi"])
-    elif cfg.fences == "widest":
-        q_lo, q_hi = np.fmin(q_lo, params["q_lo"]), np.fmax(q_hi, params["q_hi"])
+    held = (np.full(len(z), params["q_lo"]), np.full(len(z), params["q_hi"]))
+    if cfg.fences == "refit":
+        fc = rolling_forecast(z, index, first_scored, spec, quantiles=tuple(cfg.quantiles))
+        q_lo, q_hi = fc["q_lo"], fc["q_hi"]
+    elif cfg.fences == "holdout":
+        fc = rolling_forecast(z, index, first_scored, spec)
+        q_lo, q_hi = held
+    else:
+        fc = rolling_forecast(z, index, max(0, first_scored - cfg.fence_bins), spec)
+        cycle = cfg.bins(cfg.fence_cycle, "fence_cycle")
+        q_lo, q_hi = recent_quantiles(z - fc["baseline"], index, first_scored, spec.refit, cfg.fence_bins,
+                                      tuple(cfg.quantiles), min_count=spec.refit, cycle=cycle, width=cfg.fence_width)
+        if cfg.fences == "widest":
+            q_lo, q_hi = np.fmin(q_lo, held[0]), np.fmax(q_hi, held[1])
+        else:  # until enough errors are seen, the holdout fences
+            q_lo, q_hi = np.where(np.isfinite(q_lo), q_lo, held[0]), np.where(np.isfinite(q_hi), q_hi, held[1])
     sl = slice(first_scored, None)
     base = fc["baseline"][sl]
     spread = q_hi[sl] - q_lo[sl]
     k = cfg.threshold
-    inverse = (lambda v: np.exp(v) - offset) if log else (lambda v: v)
     score = tukey_score(z[sl] - base, q_lo[sl], q_hi[sl])
     return {
-        "predicted": inverse(base),
-        "lower": inverse(base + q_lo[sl] - k * spread),
-        "upper": inverse(base + q_hi[sl] + k * spread),
+        "predicted": tf.inverse(base),
+        "lower": tf.inverse(base + q_lo[sl] - k * spread),
+        "upper": tf.inverse(base + q_hi[sl] + k * spread),
         "score": score,
         "flags": tukey_flag(score, k),
         "ready": np.isfinite(base) & np.isfinite(spread),
@@ -208,7 +246,7 @@ class SeriesDecompose(Template):
     """Seasonal decomposition anomalies per series (KQL series_decompose_anomalies)."""
 
     name = "series-decompose"
-    version = "1.0"
+    version = "2.0"
     table = "Usage"
     output_table = "UsageAnomalies"
     Config = SeriesDecomposeConfig
@@ -218,7 +256,7 @@ class SeriesDecompose(Template):
     @property
     def lookback_bins(self) -> int:
         cfg = self.config
-        return max(cfg.spec(p).lookback for p in cfg.candidate_periods())
+        return max(cfg.spec(p).lookback for p in cfg.candidate_periods()) + cfg.fence_bins
 
     @property
     def score_lookback(self) -> dt.timedelta:  # type: ignore[override]

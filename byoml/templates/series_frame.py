@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import ConfigError, SeriesError
 from ..timewindow import TimeWindow, format_time
 from .base import TemplateConfig
+from .transform import TRANSFORMS
 
 AGGREGATIONS = ("sum", "avg", "count", "min", "max")
 BAD_SERIES = ("error", "skip")
@@ -47,7 +48,7 @@ class SeriesConfig(TemplateConfig):
     from <window start> to <window end> step <bin> by <group_by>``.
 
     ``where``: an extra Spark SQL filter on the rows. ``aggregation`` is one of sum, avg,
-    count, min, max. ``bad_series``: ``error`` stops training when a series is too short or
+    count, min, max. ``transform``: auto, sqrt, log or none (:mod:`byoml.templates.transform`). ``bad_series``: ``error`` stops training when a series is too short or
     constant; ``skip`` trains without it and counts it in the model metadata.
     """
 
@@ -76,8 +77,8 @@ class SeriesConfig(TemplateConfig):
             raise ConfigError("threshold (Tukey k) must be > 0")
         if len(self.quantiles) != 2 or not 0 <= self.quantiles[0] < self.quantiles[1] <= 1:
             raise ConfigError("quantiles must be two increasing values in [0, 1], e.g. [0.1, 0.9]")
-        if self.transform not in ("auto", "log", "none"):
-            raise ConfigError("transform must be auto, log or none")
+        if self.transform not in TRANSFORMS:
+            raise ConfigError(f"transform must be one of {', '.join(TRANSFORMS)}, not '{self.transform}'")
         if self.bad_series not in BAD_SERIES:
             raise ConfigError(f"bad_series must be one of {', '.join(BAD_SERIES)}")
         if self.min_train_bins < 3:

@@ -78,3 +78,68 @@ def tukey_flag(score: np.ndarray, k: float) -> np.ndarray:
     """+1 / -1 where ``|score| > k``, else 0 (NaN scores are not flags)."""
     s = np.nan_to_num(np.asarray(score, dtype=float), nan=0.0)
     return np.where(s > k, 1, np.where(s < -k, -1, 0)).astype(np.int32)
+
+
+#: a phase's fences are at least this share of the pooled spread (phases with few or tied residuals)
+MIN_PHASE_SPREAD = 0.5
+
+
+def recent_quantiles(residuals: np.ndarray, index: np.ndarray, start: int, block: int, window: int,
+                     quantiles: Tuple[float, float], min_count: int, cycle: int = 0,
+                     width: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+    """Quantiles of the residuals in the ``window`` bins before each block of ``block`` bins.
+
+    Blocks start on absolute multiples of ``block`` (``index`` holds absolute bin numbers), from
+    the block holding element ``start`` on, so a bin's fences do not depend on the run's window.
+    Each block's quantiles come only from residuals *before* the block; NaN where fewer than
+    ``min_count`` of them are finite.
+
+    With a ``cycle`` (bins per day, say), the quantiles of a bin come from the residuals whose
+    phase (bin number modulo ``cycle``) is within ``width`` of its own: noise that differs
+    between night and day gets fences of its own size. Their spread is at least
+    :data:`MIN_PHASE_SPREAD` times the spread of all the window's residuals, around the
+    phase's own middle.
+
+    >>> r = np.r_[np.tile([-1.0, 1.0], 24), np.zeros(4)]
+    >>> lo, hi = recent_quantiles(r, np.arange(52), 48, 4, 48, (0.1, 0.9), 24)
+    >>> lo[48:].tolist(), hi[48:].tolist(), bool(np.isnan(lo[:48]).all())
+    ([-1.0, -1.0, -1.0, -1.0], [1.0, 1.0, 1.0, 1.0], True)
+    >>> r = np.r_[np.tile([-1.0, -2.0, 1.0, 2.0], 12), np.zeros(4)]  # odd phases are twice as noisy
+    >>> lo, hi = recent_quantiles(r, np.arange(52), 48, 4, 48, (0.1, 0.9), 24, cycle=2, width=0)
+    >>> hi[48:].tolist()
+    [1.0, 2.0, 1.0, 2.0]
+    """
+    n = len(residuals)
+    q_lo, q_hi = np.full(n, np.nan), np.full(n, np.nan)
+    if start >= n or window <= 0:
+        return q_lo, q_hi
+    r = np.asarray(residuals, dtype=float)
+    index = np.asarray(index, dtype=np.int64)
+    first = start - int(index[start] % block)
+    for b in range(first, n, block):
+        a, z = max(0, b - window), max(0, b)
+        ok = np.isfinite(r[a:z])
+        ref = r[a:z][ok]
+        if len(ref) < min_count:
+            continue
+        lo, hi = np.quantile(ref, quantiles)
+        sl = slice(max(b, 0), min(n, b + block))
+        if cycle <= 1:
+            q_lo[sl], q_hi[sl] = lo, hi
+            continue
+        ref_phase = index[a:z][ok] % cycle
+        floor = MIN_PHASE_SPREAD * (hi - lo)
+        block_phase = index[sl] % cycle
+        for p in np.unique(block_phase):
+            d = np.abs(ref_phase - p)
+            near = ref[np.minimum(d, cycle - d) <= width]
+            if len(near) < 5:
+                plo, phi = lo, hi
+            else:
+                plo, phi = np.quantile(near, quantiles)
+                if phi - plo < floor:
+                    mid = (plo + phi) / 2.0
+                    plo, phi = mid - floor / 2.0, mid + floor / 2.0
+            at = np.flatnonzero(block_phase == p) + sl.start
+            q_lo[at], q_hi[at] = plo, phi
+    return q_lo, q_hi
