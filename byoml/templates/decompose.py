@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
-import pandas as pd
+
+from .nanstats import nanmedian, rolling_nanmedian
 
 TRENDS = ("avg", "linefit", "none")
 
@@ -50,12 +51,7 @@ def _phase_median(values: np.ndarray, first_phase: int, period: int) -> np.ndarr
     """
     tail = (-(first_phase + len(values))) % period
     padded = np.concatenate([np.full(first_phase, np.nan), values, np.full(tail, np.nan)])
-    table = padded.reshape(-1, period)
-    out = np.full(period, np.nan)
-    seen = np.isfinite(table).any(axis=0)
-    if seen.any():
-        out[seen] = np.nanmedian(table[:, seen], axis=0)
-    return out
+    return nanmedian(padded.reshape(-1, period), axis=0)
 
 
 def fit_components(history: np.ndarray, index: np.ndarray, spec: DecomposeSpec):
@@ -117,7 +113,7 @@ def rolling_forecast(z: np.ndarray, index: np.ndarray, start: int, spec: Decompo
         if spec.level > 0:
             lo = max(h0, r - spec.level)
             resid = z[lo:stop] - model(index[lo:stop])
-            med = pd.Series(resid).rolling(spec.level, min_periods=1).median().shift(1).to_numpy()
+            med = np.r_[np.nan, rolling_nanmedian(resid, spec.level)[:-1]]  # bins strictly before
             block = block + np.nan_to_num(med[r - lo:], nan=0.0)
         baseline[r:stop] = block
         if quantiles is not None:

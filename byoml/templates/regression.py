@@ -29,6 +29,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from .nanstats import nanmedian
 from .transform import ValueTransform
 
 NUMERIC = ["lag_day", "lag_week", "same_hour", "level_day", "level_6h", "level_week"]
@@ -79,7 +80,11 @@ def lag_features(v: np.ndarray, index: np.ndarray, bins_per_day: int = 24) -> pd
     s = pd.Series(v, dtype=float)
     lag_day = s.shift(d)
     lag_week = s.shift(7 * d)
-    same_hour = pd.concat([s.shift(k * d) for k in range(1, 8)], axis=1).median(axis=1, skipna=True)
+    x = np.asarray(v, dtype=float)
+    lags = np.full((7, len(x)), np.nan)
+    for k in range(1, 8):
+        lags[k - 1, k * d:] = x[:max(0, len(x) - k * d)]
+    same_hour = pd.Series(nanmedian(lags, axis=0))
     level_day = _rolling(s, d, "median")
     out = pd.DataFrame({
         "lag_day": lag_day,

@@ -246,7 +246,16 @@ def score_bins(window: TimeWindow, cfg: SeriesConfig, lookback_bins: int) -> Tup
 
 
 def limit_threads():
-    """One BLAS/OpenMP thread per Python worker: Spark already runs one task per core."""
+    """One BLAS/OpenMP thread per Python worker: Spark already runs one task per core.
+
+    threadpoolctl only limits the thread pools of libraries already loaded, and scikit-learn
+    loads its OpenMP runtime with its compiled modules: load it first, or HistGradientBoosting
+    starts a thread per core in every task (each spinning against the others on a busy machine).
+    """
     from threadpoolctl import threadpool_limits
 
+    try:
+        import sklearn.utils._openmp_helpers  # noqa: F401  (loads the OpenMP runtime)
+    except ImportError:  # pragma: no cover - scikit-learn without OpenMP
+        pass
     return threadpool_limits(1)

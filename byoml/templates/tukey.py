@@ -18,6 +18,8 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
+from .nanstats import nanquantile
+
 
 @dataclass(frozen=True)
 class Fences:
@@ -130,16 +132,15 @@ def recent_quantiles(residuals: np.ndarray, index: np.ndarray, start: int, block
         ref_phase = index[a:z][ok] % cycle
         floor = MIN_PHASE_SPREAD * (hi - lo)
         block_phase = index[sl] % cycle
-        for p in np.unique(block_phase):
-            d = np.abs(ref_phase - p)
-            near = ref[np.minimum(d, cycle - d) <= width]
-            if len(near) < 5:
-                plo, phi = lo, hi
-            else:
-                plo, phi = np.quantile(near, quantiles)
-                if phi - plo < floor:
-                    mid = (plo + phi) / 2.0
-                    plo, phi = mid - floor / 2.0, mid + floor / 2.0
-            at = np.flatnonzero(block_phase == p) + sl.start
-            q_lo[at], q_hi[at] = plo, phi
+        phases = np.unique(block_phase)
+        d = np.abs(ref_phase[None, :] - phases[:, None])
+        near = np.minimum(d, cycle - d) <= width  # (phase, residual)
+        plo, phi = nanquantile(np.where(near, ref[None, :], np.nan), quantiles, axis=1)
+        few = near.sum(axis=1) < 5
+        plo, phi = np.where(few, lo, plo), np.where(few, hi, phi)
+        narrow = phi - plo < floor
+        mid = (plo + phi) / 2.0
+        plo, phi = np.where(narrow, mid - floor / 2.0, plo), np.where(narrow, mid + floor / 2.0, phi)
+        at = np.searchsorted(phases, block_phase)
+        q_lo[sl], q_hi[sl] = plo[at], phi[at]
     return q_lo, q_hi

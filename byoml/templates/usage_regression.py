@@ -114,10 +114,7 @@ class UsageRegressionModel(Model):
                     raise ModelError(f"model trained with scikit-learn {model_pdf['sklearn'].iloc[0]}, "
                                      f"this is {installed}: retrain the model")
                 model = pickle.loads(model_pdf["model"].iloc[0]) if len(model_pdf) else None
-                parts = []
-                for _, grp in pdf.groupby(keys, sort=True, dropna=False):
-                    parts.append(tpl._score_series(grp, model, keys, floor, start, end, bin_seconds, fence_bins, refit))
-                return pd.concat(parts, ignore_index=True) if parts else sf.empty_output(cfg)
+                return tpl._score_group(pdf, model, keys, floor, start, end, bin_seconds, fence_bins, refit)
 
         out = rows.groupBy("group").cogroup(models.groupBy("group")).applyInPandas(score_group, sf.output_schema(cfg))
         return sf.finish_output(out, run)
@@ -221,9 +218,28 @@ class UsageRegression(Template):
                      "rows": len(train), "sklearn": _sklearn_version()})
         return pd.DataFrame(rows)
 
-    def _score_series(self, grp: pd.DataFrame, model, keys, floor: int, start: int, end: int, bin_seconds: int,
-                      fence_bins: int, refit: int) -> pd.DataFrame:
-        cfg = self.config
+    def _score_group(self, pdf: pd.DataFrame, model, keys, floor: int, start: int, end: int, bin_seconds: int,
+                     fence_bins: int, refit: int) -> pd.DataFrame:
+        """Output rows of every series of one group: one ``predict`` call for all of them."""
+        parts, designs = [], []
+        for _, grp in pdf.groupby(keys, sort=True, dropna=False):
+            part = self._score_design(grp, model, keys, floor, start, end, bin_seconds)
+            parts.append(part)
+            if isinstance(part, dict):
+                designs.append(part)
+        if designs:
+            X = pd.concat([d["feats"].loc[d["usable"], self.feature_columns] for d in designs], ignore_index=True)
+            pred = model.predict(X) if len(X) else np.zeros(0)
+            at = 0
+            for d in designs:
+                n = int(d["usable"].sum())
+                d["pred"] = pred[at:at + n]
+                at += n
+        out = [self._score_finish(p, bin_seconds, fence_bins, refit) if isinstance(p, dict) else p for p in parts]
+        return pd.concat(out, ignore_index=True) if out else sf.empty_output(self.config)
+
+    def _score_design(self, grp: pd.DataFrame, model, keys, floor: int, start: int, end: int, bin_seconds: int):
+        """The features of one series' bins (a dict), or its unscored output rows (a DataFrame)."""
         p = grp.iloc[0]
         key = {k: p[k] for k in keys}
         known = isinstance(p.get("status"), str)
@@ -236,13 +252,18 @@ class UsageRegression(Template):
             return sf.unscored(key, index[scored:], y[scored:], bin_seconds, sf.NEW_SERIES if not known else p["status"])
         scale = SeriesScale(str(p["transform"]), float(p["offset"]), float(p["center"]), float(p["spread"]))
         feats, y = self._design(grp, lo, end, scale, int(p["code"]))
+        return {"key": key, "scale": scale, "feats": feats, "y": y, "scored": scored,
+                "usable": (feats["pos"] >= self.history_bins).to_numpy(), "q": (float(p["q_lo"]), float(p["q_hi"]))}
+
+    def _score_finish(self, d: dict, bin_seconds: int, fence_bins: int, refit: int) -> pd.DataFrame:
+        """Residuals, fences, bounds and flags of one series from its predictions."""
+        cfg = self.config
+        feats, y, scored, scale = d["feats"], d["y"], d["scored"], d["scale"]
         index = feats["bin"].to_numpy()
         pred = np.full(len(feats), np.nan)
-        usable = (feats["pos"] >= self.history_bins).to_numpy()
-        if usable.any():
-            pred[usable] = model.predict(feats.loc[usable, self.feature_columns])
+        pred[d["usable"]] = d["pred"]
         resid = feats["y"].to_numpy() - pred
-        trained = (np.full(len(feats), float(p["q_lo"])), np.full(len(feats), float(p["q_hi"])))
+        trained = (np.full(len(feats), d["q"][0]), np.full(len(feats), d["q"][1]))
         q_lo, q_hi = trained
         if fence_bins > 0 and cfg.fences != "trained":  # quantiles of the residuals in the fence window before each day
             q_lo, q_hi = recent_quantiles(resid, index, scored, refit, fence_bins, tuple(cfg.quantiles), min_count=refit,
@@ -258,7 +279,7 @@ class UsageRegression(Template):
         score = tukey_score(resid[sl], q_lo[sl], q_hi[sl])
         ready = np.isfinite(base) & np.isfinite(spread)
         return sf.output_frame(
-            key, index[sl], bin_seconds, y[sl], scale.inverse(base), scale.inverse(base + q_lo[sl] - k * spread),
+            d["key"], index[sl], bin_seconds, y[sl], scale.inverse(base), scale.inverse(base + q_lo[sl] - k * spread),
             scale.inverse(base + q_hi[sl] + k * spread), score, np.where(ready, tukey_flag(score, k), 0),
             np.where(ready, sf.OK, sf.WARMUP),
         )
