@@ -41,14 +41,17 @@ def nanmedian(a: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def rolling_nanmedian(x: np.ndarray, window: int) -> np.ndarray:
-    """Median of ``x[max(0, i - window + 1): i + 1]`` for every ``i`` (NaN ignored, pandas ``min_periods=1``).
+    """Median of ``x[..., max(0, i - window + 1): i + 1]`` for every ``i`` along the last axis.
+
+    NaN ignored, as pandas' ``rolling(window, min_periods=1).median()``; works on a batch of
+    rows at once.
 
     >>> rolling_nanmedian(np.array([1.0, 3.0, 2.0, np.nan, 10.0]), 2).tolist()
     [1.0, 2.0, 2.5, 2.0, 10.0]
     """
     x = np.asarray(x, dtype=float)
-    if window <= 1 or len(x) == 0:
+    if window <= 1 or x.shape[-1] == 0:
         return x.copy()
-    padded = np.concatenate([np.full(window - 1, np.nan), x])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    pad = np.full(x.shape[:-1] + (window - 1,), np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(np.concatenate([pad, x], axis=-1), window, axis=-1)
     return nanmedian(windows, axis=-1)

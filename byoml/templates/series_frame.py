@@ -160,6 +160,29 @@ def dense(values: pd.DataFrame, lo: int, hi: int) -> Tuple[np.ndarray, np.ndarra
     return index, out
 
 
+def dense_matrix(codes: np.ndarray, bins: np.ndarray, values: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Many series on one grid of bins: ``(first bin, Y)`` with ``Y[s, j]`` the value of series ``s`` in
+    bin ``first + j``: 0 where a bin of ``lo[s]..hi[s]-1`` is missing, NaN outside that range.
+
+    ``codes``/``bins``/``values``: one row per observed (series, bin), series numbered 0..S-1.
+
+    >>> first, Y = dense_matrix(np.array([0, 0, 1]), np.array([10, 12, 11]), np.array([1.0, 2.0, 5.0]),
+    ...                         lo=np.array([10, 11]), hi=np.array([13, 13]))
+    >>> first, Y.tolist()
+    (10, [[1.0, 0.0, 2.0], [nan, 5.0, 0.0]])
+    """
+    lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+    if len(lo) == 0:
+        return 0, np.zeros((0, 0))
+    first, last = int(lo.min()), int(hi.max())
+    cols = np.arange(first, max(first, last), dtype=np.int64)
+    Y = np.where((cols[None, :] >= lo[:, None]) & (cols[None, :] < hi[:, None]), 0.0, np.nan)
+    codes, bins = np.asarray(codes, dtype=np.int64), np.asarray(bins, dtype=np.int64)
+    keep = (bins >= lo[codes]) & (bins < hi[codes])
+    Y[codes[keep], bins[keep] - first] = np.asarray(values, dtype=float)[keep]
+    return first, Y
+
+
 def series_status(values: np.ndarray, min_bins: int) -> str:
     if len(values) < min_bins:
         return TOO_SHORT
@@ -173,6 +196,8 @@ def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[
     from pyspark.sql import functions as F
 
     counts = {r["status"]: int(r["n"]) for r in series.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
+    if not counts:
+        raise SeriesError("no series in the training data: check the training window, the table and 'where'")
     bad = {s: n for s, n in counts.items() if s != OK}
     if bad and (cfg.bad_series == "error" or not counts.get(OK)):
         examples = []
@@ -217,6 +242,22 @@ def output_frame(key: dict, index: np.ndarray, bin_seconds: int, actual: np.ndar
     out["AnomalyScore"] = score
     out["Anomalies"] = np.asarray(flags, dtype=np.int32)
     out["SeriesStatus"] = status
+    return out
+
+
+def output_frames(keys: pd.DataFrame, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
+                  lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, status) -> pd.DataFrame:
+    """Output rows of a batch of series (``keys``: one row per series; arrays ``(series, len(index))``)."""
+    rows, m = len(keys), len(index)
+    out = pd.DataFrame({k: np.repeat(keys[k].to_numpy(), m) for k in keys.columns})
+    out["TimeGenerated"] = pd.to_datetime(np.tile(np.asarray(index, dtype=np.int64) * bin_seconds, rows), unit="s", utc=True)
+    for name, values in (("ActualUsage", actual), ("PredictedUsage", predicted), ("LowerBound", lower),
+                         ("UpperBound", upper)):
+        out[name] = np.asarray(values, dtype=float).reshape(-1)
+    out["Residual"] = out["ActualUsage"] - out["PredictedUsage"]
+    out["AnomalyScore"] = np.asarray(score, dtype=float).reshape(-1)
+    out["Anomalies"] = np.asarray(flags, dtype=np.int32).reshape(-1)
+    out["SeriesStatus"] = np.broadcast_to(np.asarray(status, dtype=object), (rows, m)).reshape(-1)
     return out
 
 

@@ -91,16 +91,16 @@ def recent_quantiles(residuals: np.ndarray, index: np.ndarray, start: int, block
                      width: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """Quantiles of the residuals in the ``window`` bins before each block of ``block`` bins.
 
-    Blocks start on absolute multiples of ``block`` (``index`` holds absolute bin numbers), from
-    the block holding element ``start`` on, so a bin's fences do not depend on the run's window.
-    Each block's quantiles come only from residuals *before* the block; NaN where fewer than
-    ``min_count`` of them are finite.
+    ``residuals``: one series, or a batch ``(series, bins)`` on the absolute bin numbers ``index``.
+    Blocks start on absolute multiples of ``block``, from the block holding element ``start`` on,
+    so a bin's fences do not depend on the run's window. Each block's quantiles come only from
+    residuals *before* the block; NaN for a series with fewer than ``min_count`` finite ones.
 
     With a ``cycle`` (bins per day, say), the quantiles of a bin come from the residuals whose
     phase (bin number modulo ``cycle``) is within ``width`` of its own: noise that differs
     between night and day gets fences of its own size. Their spread is at least
     :data:`MIN_PHASE_SPREAD` times the spread of all the window's residuals, around the
-    phase's own middle.
+    phase's own middle (and that spread is used where a phase has fewer than 5 residuals).
 
     >>> r = np.r_[np.tile([-1.0, 1.0], 24), np.zeros(4)]
     >>> lo, hi = recent_quantiles(r, np.arange(52), 48, 4, 48, (0.1, 0.9), 24)
@@ -111,36 +111,37 @@ def recent_quantiles(residuals: np.ndarray, index: np.ndarray, start: int, block
     >>> hi[48:].tolist()
     [1.0, 2.0, 1.0, 2.0]
     """
-    n = len(residuals)
-    q_lo, q_hi = np.full(n, np.nan), np.full(n, np.nan)
-    if start >= n or window <= 0:
-        return q_lo, q_hi
-    r = np.asarray(residuals, dtype=float)
+    one = np.ndim(residuals) == 1
+    r = np.atleast_2d(np.asarray(residuals, dtype=float))
+    rows, n = r.shape
+    q_lo, q_hi = np.full((rows, n), np.nan), np.full((rows, n), np.nan)
     index = np.asarray(index, dtype=np.int64)
-    first = start - int(index[start] % block)
-    for b in range(first, n, block):
-        a, z = max(0, b - window), max(0, b)
-        ok = np.isfinite(r[a:z])
-        ref = r[a:z][ok]
-        if len(ref) < min_count:
-            continue
-        lo, hi = np.quantile(ref, quantiles)
-        sl = slice(max(b, 0), min(n, b + block))
-        if cycle <= 1:
-            q_lo[sl], q_hi[sl] = lo, hi
-            continue
-        ref_phase = index[a:z][ok] % cycle
-        floor = MIN_PHASE_SPREAD * (hi - lo)
-        block_phase = index[sl] % cycle
-        phases = np.unique(block_phase)
-        d = np.abs(ref_phase[None, :] - phases[:, None])
-        near = np.minimum(d, cycle - d) <= width  # (phase, residual)
-        plo, phi = nanquantile(np.where(near, ref[None, :], np.nan), quantiles, axis=1)
-        few = near.sum(axis=1) < 5
-        plo, phi = np.where(few, lo, plo), np.where(few, hi, phi)
-        narrow = phi - plo < floor
-        mid = (plo + phi) / 2.0
-        plo, phi = np.where(narrow, mid - floor / 2.0, plo), np.where(narrow, mid + floor / 2.0, phi)
-        at = np.searchsorted(phases, block_phase)
-        q_lo[sl], q_hi[sl] = plo[at], phi[at]
-    return q_lo, q_hi
+    if start < n and window > 0:
+        first = start - int(index[start] % block)
+        for b in range(first, n, block):
+            a, z = max(0, b - window), max(0, b)
+            ref = r[:, a:z]
+            enough = np.isfinite(ref).sum(axis=1) >= min_count
+            if z <= a or not enough.any():
+                continue
+            lo, hi = nanquantile(ref, quantiles, axis=1)  # (series,)
+            sl = slice(max(b, 0), min(n, b + block))
+            if cycle <= 1:
+                plo, phi = np.broadcast_to(lo[:, None], (rows, sl.stop - sl.start)), np.broadcast_to(hi[:, None], (rows, sl.stop - sl.start))
+            else:
+                block_phase = index[sl] % cycle
+                phases = np.unique(block_phase)
+                d = np.abs((index[a:z] % cycle)[None, :] - phases[:, None])
+                near = np.minimum(d, cycle - d) <= width  # (phase, residual)
+                values = np.where(near[None, :, :], ref[:, None, :], np.nan)  # (series, phase, residual)
+                plo, phi = nanquantile(values, quantiles, axis=2)  # (series, phase)
+                few = np.isfinite(values).sum(axis=2) < 5
+                plo, phi = np.where(few, lo[:, None], plo), np.where(few, hi[:, None], phi)
+                floor = (MIN_PHASE_SPREAD * (hi - lo))[:, None]
+                narrow = phi - plo < floor
+                mid = (plo + phi) / 2.0
+                plo, phi = np.where(narrow, mid - floor / 2.0, plo), np.where(narrow, mid + floor / 2.0, phi)
+                at = np.searchsorted(phases, block_phase)
+                plo, phi = plo[:, at], phi[:, at]
+            q_lo[enough, sl], q_hi[enough, sl] = plo[enough], phi[enough]
+    return (q_lo[0], q_hi[0]) if one else (q_lo, q_hi)
