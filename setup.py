@@ -25,6 +25,7 @@ setup(
         "scikit-learn>=1.3",
         "threadpoolctl>=3",
         "pyyaml>=6",
+        "plotly>=5.20",  # the HTML scoring report (byoml score --report)
         # Azure connectors (also needed on Databricks)
         "azure-core>=1.30",
         "azure-identity>=1.15",
@@ -38,7 +39,14 @@ setup(
         "test": [
             "pytest>=7",
             "cryptography>=41",  # self-signed certificates for the local HTTPS peers
+            "databricks-bundles>=0.260",  # typed job models: tests/test_databricks_bundle.py
+            "nbclient>=0.10",  # executes notebooks/ headlessly
+            "nbformat>=5.9",
+            "ipykernel>=6.25",
+            "websocket-client>=1.6",  # DevTools protocol: the HTML report in headless Chromium
         ],
+        # benchmarks/: peak RSS of the Python + JVM process tree
+        "bench": ["psutil>=5.9"],
     },
     entry_points={
         "console_scripts": ["byoml=byoml.cli:main"],

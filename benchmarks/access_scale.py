@@ -11,6 +11,7 @@ For each size N (events in the export, default 1M and 5M) this script:
      ALS rank 10, negated per-tenant z-score of the predicted affinity);
 3. prints wall time per stage, events/s, peak RSS and the ratios.
 
+    pip install ".[bench]"
     python benchmarks/access_scale.py                 # 1M and 5M
     python benchmarks/access_scale.py --events 1000000
 """

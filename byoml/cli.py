@@ -2,9 +2,9 @@
 
 ::
 
-    byoml train  --template NAME --source SRC --model DIR [--start ISO] [--end ISO] [--config FILE]
+    byoml train  --template NAME --source SRC --model DIR [--start ISO | --days N] [--end ISO] [--config FILE]
     byoml score  --template NAME --source SRC --model DIR --sink SINK [--start ISO] [--end ISO]
-                 [--emit anomalies|all] [--config FILE]
+                 [--emit anomalies|all] [--config FILE] [--report FILE]
     byoml sample-data --template NAME --out DIR [--seed N] ...
     byoml evaluate --template NAME --scores DIR --labels FILE
     byoml replay DIR [--config FILE]
@@ -47,6 +47,9 @@ def _add_common(p: argparse.ArgumentParser, sink: bool) -> None:
         p.add_argument("--emit", choices=("anomalies", "all"), default="anomalies",
                        help="write only flagged rows (default) or every scored row")
         p.add_argument("--quarantine", help="where to write quarantined records (default: beside the output)")
+        p.add_argument("--report", metavar="FILE", help=(
+            "also write a self-contained HTML report of the run (top anomalies with explanations, "
+            "a user x resource view, or each flagged series over time)"))
     p.add_argument("--start", help="window start, ISO-8601 UTC (inclusive)")
     p.add_argument("--end", help="window end, ISO-8601 UTC (exclusive)")
     p.add_argument("--config", help="YAML/JSON file with 'template:', 'source:', 'sink:' sections")
@@ -61,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="fit a template on a training window and save the model")
     _add_common(p, sink=False)
+    p.add_argument("--days", type=int, help=(
+        "train on the N whole days before --end (default end: today 00:00 UTC) instead of giving --start; "
+        "what a scheduled job uses"))
 
     p = sub.add_parser("score", help="score a window with a saved model and write the _CL rows")
     _add_common(p, sink=True)
@@ -100,8 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_train(args) -> int:
     from .run import train
+    from .timewindow import days_before
 
-    summary = train(args.template, args.source, args.model, args.start, args.end, args.config)
+    start, end = args.start, args.end
+    if args.days is not None:
+        if start:
+            raise ConfigError("give either --start or --days, not both")
+        start, end = days_before(args.days, end)
+    summary = train(args.template, args.source, args.model, start, end, args.config)
     _finish(summary, args)
     return EXIT_OK
 
@@ -110,7 +122,7 @@ def _cmd_score(args) -> int:
     from .run import score
 
     summary = score(args.template, args.source, args.model, args.sink, args.start, args.end,
-                    args.emit, args.config, quarantine_dir=args.quarantine)
+                    args.emit, args.config, quarantine_dir=args.quarantine, report=args.report)
     _finish(summary, args)
     return EXIT_OK
 

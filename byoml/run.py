@@ -186,13 +186,19 @@ def score(
     config: Union[None, str, Mapping[str, Any]] = None,
     spark=None,
     quarantine_dir: Optional[str] = None,
+    report: Optional[str] = None,
 ) -> RunSummary:
     """Score a window with the model in ``model_dir`` and write the ``_CL`` rows to ``sink``.
 
     ``emit='anomalies'`` writes only flagged rows; ``'all'`` writes every scored row.
+    ``report``: also write a self-contained HTML report of the run there (:mod:`byoml.report`).
     """
     if emit not in EMIT_CHOICES:
         raise ConfigError(f"--emit must be one of {', '.join(EMIT_CHOICES)}, not '{emit}'")
+    if report:
+        from .report import check_report_path
+
+        report = check_report_path(report)  # a bad path fails before any work is done
     sections = _config_sections(config)
     metadata = read_metadata(model_dir)
     cls = type(template) if isinstance(template, Template) else get_template_class(template)
@@ -247,6 +253,12 @@ def score(
         summary.outputs["written to"] = written.location
         summary.extra["output_table"] = f"{tpl.output_table_name}_CL"
         summary.extra["emit"] = emit
+        if report:
+            from .report import write_report
+
+            with summary.stage("report", spark):
+                info = write_report(report, scored, flag, tpl, summary, model_version=model.version)
+            summary.outputs["report"] = info.path
     finally:
         prepared.unpersist()
         if scored is not None:

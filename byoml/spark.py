@@ -107,3 +107,21 @@ def timestamp_literal(value):
     from .timewindow import format_time
 
     return F.lit(format_time(value)).cast("timestamp")
+
+
+def materialize(df):
+    """``df`` computed now and kept, as a DataFrame whose plan no longer holds its lineage.
+
+    A fitted model's tables otherwise carry the whole fit (source read, ALS, aggregations)
+    into every scoring query that joins them: a slow plan, recomputed on each use. A local
+    checkpoint is released with the DataFrame (unlike ``persist``, nothing to unpersist);
+    Spark Connect before 4.0 has none, so there the DataFrame is persisted instead.
+    """
+    import pyspark
+    from pyspark import StorageLevel
+
+    if is_classic(df.sparkSession) or int(pyspark.__version__.split(".")[0]) >= 4:
+        return df.localCheckpoint(eager=True)
+    kept = df.persist(StorageLevel.MEMORY_AND_DISK)  # pragma: no cover - Spark Connect 3.5
+    kept.count()
+    return kept

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 from .errors import ConfigError
 
@@ -34,6 +34,21 @@ def parse_time(text: str) -> dt.datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def days_before(days: int, end: Optional[str] = None, now: Optional[dt.datetime] = None) -> Tuple[str, str]:
+    """``(start, end)`` of the ``days`` whole days before ``end`` (default: today 00:00 UTC).
+
+    >>> days_before(28, "2026-11-01")
+    ('2026-10-04T00:00:00Z', '2026-11-01T00:00:00Z')
+    """
+    if days < 1:
+        raise ConfigError(f"--days must be at least 1, not {days}")
+    if end:
+        hi = parse_time(end)
+    else:
+        hi = (now or dt.datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return format_time(hi - dt.timedelta(days=days)), format_time(hi)
 
 
 def format_time(value: dt.datetime) -> str:

@@ -1,6 +1,7 @@
-"""Databricks `spark_python_task` / spark-submit entry: `train.py --template ... --source ... --model ...`.
+"""Databricks `spark_python_task` / spark-submit entry: `train.py --template ... --source ... --model ... [--days N]`.
 
-A thin shell over the CLI: the same arguments, the same code path (byoml.run.train).
+A thin shell over the CLI: the same arguments, the same code path (byoml.run.train). The bundle's
+jobs call the wheel's `byoml` entry point instead; both end in byoml.cli.main.
 """
 import sys
 

@@ -27,6 +27,18 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def release_cached_data():
+    """After each test module, drop what its Spark work left cached (persisted reads, fitted
+    tables): on a 2 GiB local driver, leftovers of earlier modules slow later ones to a crawl."""
+    yield
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.catalog.clearCache()
+
+
 @pytest.fixture(scope="session")
 def access_sample(tmp_path_factory):
     """A small labelled SecurityEvent export (2 tenants, 5-minute layout, a few malformed lines)."""
@@ -45,6 +57,25 @@ def usage_sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("usage-sample")
     labels = generate("usage", str(out), series=8, days=21, seed=5)
     return out, labels
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(tmp_path_factory):
+    """Run every notebook set once (see tests/notebook_runs.py): name -> SetRun, lazily per set."""
+    pytest.importorskip("nbclient", reason="nbclient is in the [test] extra")
+    pytest.importorskip("ipykernel", reason="ipykernel is in the [test] extra")
+    from tests.notebook_runs import run_set
+
+    done = {}
+
+    def get(name):
+        if name not in done:
+            done[name] = run_set(name, tmp_path_factory.mktemp(f"notebooks-{name}"))
+        if done[name].error:
+            pytest.fail(done[name].error, pytrace=False)
+        return done[name]
+
+    return get
 
 
 # -- local peers: Azurite, Logs Ingestion, Log Analytics query --------------------------------

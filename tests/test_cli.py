@@ -167,5 +167,9 @@ def test_demo_runs_end_to_end(tmp_path, capsys, spark):
     assert run_demo(str(tmp_path / "demo"), users=60) == 0
     out = capsys.readouterr().out
     assert "results:" in out and "roc_auc" in out
-    assert _rows(tmp_path / "demo" / "results" / "AccessRarity_CL")
+    from byoml.demo import DEFAULT_TEMPLATE
+    from byoml.templates import get_template
+
+    table = get_template(DEFAULT_TEMPLATE).output_table_name
+    assert _rows(tmp_path / "demo" / "results" / f"{table}_CL")
 

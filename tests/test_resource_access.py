@@ -12,6 +12,7 @@ from byoml.evaluate import load_scores, resource_access_metrics
 from byoml.run import score, train
 from byoml.sample_data import generate
 from byoml.templates import get_template
+from byoml.templates.resource_access import PATHS
 
 TEMPLATE = "anomalous-resource-access"
 SEEDS = (1, 2)
@@ -20,7 +21,8 @@ SEEDS = (1, 2)
 @pytest.fixture(scope="module", params=SEEDS)
 def scored(request, tmp_path_factory, spark):
     root = tmp_path_factory.mktemp(f"ara-{request.param}")
-    labels = generate("resource-access", str(root / "export"), users=300, days=28, seed=request.param)
+    labels = generate("resource-access", str(root / "export"), users=300, days=28, seed=request.param,
+                      layout="hourly")
     train(TEMPLATE, str(root / "export"), str(root / "model"), end=labels["train_window"]["end"], spark=spark)
     summary = score(TEMPLATE, str(root / "export"), str(root / "model"), str(root / "sink"), emit="all", spark=spark)
     rows = load_scores(str(root / "sink"), "AnomalousResourceAccessResult")
@@ -85,7 +87,7 @@ def test_tenants_are_scored_separately(spark, access_sample, tmp_path):
     assert len(labels["tenants"]) == 2
     train(TEMPLATE, str(root), str(tmp_path / "m"), end=labels["train_window"]["end"], spark=spark)
     cal = spark.read.parquet(str(next((tmp_path / "m").glob("m-*")) / "tables" / "calibration")).toPandas()
-    assert set(cal["TenantId"]) == set(labels["tenants"]) and len(cal) == 6
+    assert set(cal["TenantId"]) == set(labels["tenants"]) and len(cal) == 2 * len(PATHS)
     score(TEMPLATE, str(root), str(tmp_path / "m"), str(tmp_path / "s"), emit="all", spark=spark)
     rows = load_scores(str(tmp_path / "s"), "AnomalousResourceAccessResult")
     domains = {t: set() for t in labels["tenants"]}

@@ -569,6 +569,10 @@ class _Emitter:
         self.events = events
         self.accesses: List[Tuple[dt.datetime, dict, str]] = []
 
+    def _within(self, at: dt.datetime) -> dt.datetime:
+        """The export ends with the scoring day: a burst started late that day stops at its end."""
+        return min(at, self.g.cfg.end - dt.timedelta(seconds=1))
+
     def raw(self, at: dt.datetime, rec: dict) -> None:
         """An event that is not a labelled user access (machine accounts, logons)."""
         self.events.append((at, rec))
@@ -578,12 +582,12 @@ class _Emitter:
         rng = self.rng
         n = n if n is not None else int(rng.geometric(0.45))
         for k in range(max(1, n)):
-            at = when + dt.timedelta(seconds=float(rng.uniform(0, 900)) * k)
+            at = self._within(when + dt.timedelta(seconds=float(rng.uniform(0, 900)) * k))
             rec = self.record(u.account, u, res.computer, res.share, at)
             self.events.append((at, rec))
             self.accesses.append((at, rec, label))
         if ipc and rng.random() < ipc:  # named pipes on the same server
-            at = when - dt.timedelta(seconds=float(rng.uniform(0.1, 2)))
+            at = self._within(when - dt.timedelta(seconds=float(rng.uniform(0.1, 2))))
             rec = self.record(u.account, u, res.computer, "IPC$", at)
             self.events.append((at, rec))
             self.accesses.append((at, rec, label))

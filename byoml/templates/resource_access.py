@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Dict
 
 from ..errors import ConfigError, EmptyWindowError
-from ..spark import timestamp_literal
+from ..spark import materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .vectors import Vectors
 from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
@@ -132,6 +132,7 @@ class ResourceAccessModel(Model):
     """Fitted ``anomalous-resource-access``: resource vectors, histories, calibration."""
 
     def score(self, prepared, run: RunInfo):
+        from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         cfg: ResourceAccessConfig = self.template.config
@@ -203,12 +204,12 @@ class ResourceAccessModel(Model):
                                                F.coalesce("popularity", F.lit(0.0))))
         )
         # a new user's window as a whole: the mean affinity of all they touched
-        day = (
-            scored.filter(~F.col("known_user")).groupBy("TenantId", "UserKey").agg(F.mean("Affinity").alias("day_a"))
-            .join(F.broadcast(day_calibration), "TenantId")
-            .select("TenantId", "UserKey", ((F.col("day_mean_ref") - F.col("day_a")) / F.col("day_std")).alias("z_day"))
+        whole_window = Window.partitionBy("TenantId", "UserKey")
+        scored = scored.join(F.broadcast(day_calibration), "TenantId", "left").withColumn(
+            "z_day",
+            F.when(~F.col("known_user"),
+                   (F.col("day_mean_ref") - F.mean("Affinity").over(whole_window)) / F.col("day_std")),
         )
-        scored = scored.join(day, ["TenantId", "UserKey"], "left")
         z = (F.col("mean") - F.col("Affinity")) / F.col("std")
         z = F.when(F.col("std").isNull() | F.isnan(z), F.lit(0.0)).otherwise(z)
         z_day = F.when(F.isnan("z_day"), F.lit(0.0)).otherwise(F.col("z_day"))
@@ -341,17 +342,20 @@ class AnomalousResourceAccess(Template):
         users_out = users.drop("uid").join(
             _top3(pairs, ["TenantId", "UserKey"], "strength", "Resource", "top_resources"), ["TenantId", "UserKey"], "left")
 
-        calibration = self._calibrate(prepared, history, item_vecs, server_sums, tenants)
         counts: Dict[str, Any] = pairs.agg(
             F.count(F.lit(1)).alias("pairs"), F.count_distinct("TenantId", "UserKey").alias("users"),
             F.count_distinct("TenantId", "ResourceKey").alias("resources"),
         ).first().asDict()
+        # computed once and cut from the fit's plan: scoring joins them without replanning the fit
+        tables = {"items": items_out, "servers": servers, "tenants": tenants, "users": users_out, "history": history}
+        tables = {name: materialize(df) for name, df in tables.items()}
+        item_vecs.unpersist()
+        pairs.unpersist()
+        tables["calibration"] = materialize(self._calibrate(
+            prepared, tables["history"], tables["items"], tables["servers"], tables["tenants"]))
         model = ResourceAccessModel(
             self,
-            tables={
-                "items": items_out, "servers": servers, "tenants": tenants, "users": users_out,
-                "history": history, "calibration": calibration,
-            },
+            tables=tables,
             state={"rank": rank},
             metadata={"counts": {k: int(v) for k, v in counts.items()}},
         )

@@ -197,7 +197,10 @@ def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[
 
     counts = {r["status"]: int(r["n"]) for r in series.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
     if not counts:
-        raise SeriesError("no series in the training data: check the training window, the table and 'where'")
+        from ..errors import EmptyWindowError
+
+        raise EmptyWindowError("no series to fit: the training window holds no rows of the input table "
+                               "(check the training window, the table and 'where')")
     bad = {s: n for s, n in counts.items() if s != OK}
     if bad and (cfg.bad_series == "error" or not counts.get(OK)):
         examples = []
