@@ -53,4 +53,4 @@ class NotebookRecipe(NotebookFeatures):
         super().__init__({**(config or {}), "fence_window": "0", "transform": "none"})
 
     def series_scale(self, y):
-        return SeriesScale(log=False, offset=0.0, center=0.0, spread=1.0)
+        return SeriesScale(transform="none", offset=0.0, center=0.0, spread=1.0)

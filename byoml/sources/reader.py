@@ -73,12 +73,14 @@ class ReadStats:
 class ReadResult:
     """The clean DataFrame of a read, its counts, and its quarantined records."""
 
-    def __init__(self, df, stats: ReadStats, parsed, schema: Mapping[str, str], window: TimeWindow) -> None:
+    def __init__(self, df, stats: ReadStats, parsed, schema: Mapping[str, str], window: TimeWindow,
+                 cached: Sequence = ()) -> None:
         self.df = df
         self.stats = stats
         self.schema = dict(schema)
         self.window = window
         self._parsed = parsed
+        self._cached = list(cached)
 
     def check(self) -> None:
         """Raise when the window holds no usable record or a required column is absent.
@@ -117,6 +119,9 @@ class ReadResult:
         if self._parsed is not None:
             self._parsed.unpersist()
             self._parsed = None
+        for df in self._cached:
+            df.unpersist()
+        self._cached = []
 
 
 def _type_columns(schema: Mapping[str, str], columns: Optional[Sequence[str]]) -> Dict[str, str]:
@@ -163,6 +168,15 @@ def infer_schema(spark, paths: Sequence[str]) -> Dict[str, str]:
         out[name] = next((v for k, v in mapping.items() if isinstance(dtype, k)), "string")
     out["TimeGenerated"] = "timestamp"
     return out
+
+
+def _fill_status_counts(stats: ReadStats, counts, required: Sequence[str]) -> None:
+    stats.records = int(counts["records"] or 0)
+    stats.malformed = int(counts["malformed"] or 0)
+    stats.schema_errors = int(counts["schema_errors"] or 0)
+    stats.other_table = int(counts["other_table"] or 0)
+    stats.out_of_window = int(counts["out_of_window"] or 0)
+    stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}
 
 
 def read_export_files(
@@ -285,25 +299,40 @@ def read_export_files(
     ).persist(StorageLevel.MEMORY_AND_DISK)
 
     is_ok = F.col("_status") == OK
-    no_eoi = is_ok & F.col("_eoi").isNull()
-    aggregates = [
+    status_counts = [
         F.count(F.lit(1)).alias("records"),
         *[F.sum((F.col("_status") == code).cast("long")).alias(name) for code, name in (
             (MALFORMED, "malformed"), (SCHEMA_ERROR, "schema_errors"),
             (OTHER_TABLE, "other_table"), (OUT_OF_WINDOW, "out_of_window"), (OK, "ok"),
         )],
+        *[F.count(F.when(is_ok, F.col(name))).alias(f"present_{i}") for i, name in enumerate(required)],
+    ]
+    if "EventOriginId" not in types:
+        # Records without an EventOriginId column are deduped on content alone: dedupe once on
+        # the two hashes and count what is left, instead of counting distinct contents over all
+        # records first (a second full aggregation of the read).
+        counts = parsed.agg(*status_counts).first()
+        deduped = (
+            parsed.filter(is_ok).dropDuplicates(["_h1", "_h2"])
+            .drop("_status", "_eoi", "_h1", "_h2", "_reason", "_raw", "_file")
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        _fill_status_counts(stats, counts, required)
+        stats.dedupe = "content"
+        stats.rows = deduped.count()
+        stats.duplicates = int(counts["ok"] or 0) - stats.rows
+        return ReadResult(deduped, stats, parsed, types, window, cached=[deduped])
+
+    no_eoi = is_ok & F.col("_eoi").isNull()
+    aggregates = [
+        *status_counts,
         F.count_distinct(F.col("_eoi")).alias("distinct_eoi"),
         F.count_distinct(F.col("_eoi"), F.col("_h1"), F.col("_h2")).alias("distinct_eoi_content"),
         F.count_distinct(F.when(no_eoi, F.col("_h1")), F.when(no_eoi, F.col("_h2"))).alias("distinct_content_no_eoi"),
         F.count_distinct(F.col("_h1"), F.col("_h2")).alias("distinct_content"),
-        *[F.count(F.when(is_ok, F.col(name))).alias(f"present_{i}") for i, name in enumerate(required)],
     ]
     counts = parsed.agg(*aggregates).first()
-    stats.records = int(counts["records"] or 0)
-    stats.malformed = int(counts["malformed"] or 0)
-    stats.schema_errors = int(counts["schema_errors"] or 0)
-    stats.other_table = int(counts["other_table"] or 0)
-    stats.out_of_window = int(counts["out_of_window"] or 0)
+    _fill_status_counts(stats, counts, required)
     ok_rows = int(counts["ok"] or 0)
     distinct_eoi = int(counts["distinct_eoi"] or 0)
     distinct_eoi_content = int(counts["distinct_eoi_content"] or 0)
@@ -321,7 +350,6 @@ def read_export_files(
             F.col("_eoi"), F.concat_ws("|", F.col("_h1").cast("string"), F.col("_h2").cast("string"))
         )
     stats.duplicates = ok_rows - stats.rows
-    stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}
     return ReadResult(
         parsed.filter(is_ok)
         .withColumn("_key", dedupe_key)

@@ -1,4 +1,4 @@
-"""The per-series engine of ``series-decompose``: a rolling seasonal decomposition (numpy).
+"""The engine of ``series-decompose``: a rolling seasonal decomposition, for many series at once (numpy).
 
 KQL's ``series_decompose`` splits a series into seasonal + trend + residual over the
 whole series. Here the decomposition is a *forecaster* that only looks back: every
@@ -11,7 +11,11 @@ bins before, and the next ``refit`` bins are predicted from them:
   prediction, so a level shift is absorbed after about ``level / 2`` bins.
 
 Each bin is therefore predicted from data strictly before it. Values may first be
-log-transformed (``log(y + offset)``), which makes components and fences relative.
+transformed (:mod:`byoml.templates.transform`).
+
+Every function takes a batch: ``z`` of shape ``(series, bins)`` on one grid of absolute bin
+numbers ``index``, NaN before a series' first bin (a 1-D ``z`` is a batch of one). The
+work per refit is a few array operations over the whole batch, not a loop over series.
 """
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
-import pandas as pd
+
+from .nanstats import nanmedian, nanquantile, rolling_nanmedian
 
 TRENDS = ("avg", "linefit", "none")
 
@@ -44,97 +49,124 @@ class DecomposeSpec:
 
 
 def _phase_median(values: np.ndarray, first_phase: int, period: int) -> np.ndarray:
-    """Median per phase 0..period-1 of consecutive ``values`` whose first has ``first_phase``.
+    """Median per phase 0..period-1 of consecutive ``values`` (per row) whose first has ``first_phase``.
 
     NaN for a phase without values.
     """
-    tail = (-(first_phase + len(values))) % period
-    padded = np.concatenate([np.full(first_phase, np.nan), values, np.full(tail, np.nan)])
-    table = padded.reshape(-1, period)
-    out = np.full(period, np.nan)
-    seen = np.isfinite(table).any(axis=0)
-    if seen.any():
-        out[seen] = np.nanmedian(table[:, seen], axis=0)
-    return out
+    rows = values.shape[0]
+    tail = (-(first_phase + values.shape[1])) % period
+    padded = np.concatenate([np.full((rows, first_phase), np.nan), values, np.full((rows, tail), np.nan)], axis=1)
+    return nanmedian(padded.reshape(rows, -1, period), axis=1)
 
 
-def fit_components(history: np.ndarray, index: np.ndarray, spec: DecomposeSpec):
-    """Fit trend and seasonal on ``history`` (consecutive absolute bin numbers ``index``).
+@dataclass
+class Components:
+    """Fitted trend and seasonal of every series of a batch."""
 
-    Returns a function mapping absolute bin numbers to the baseline.
-    """
-    x = index.astype(float)
-    if spec.trend == "avg":
-        level = float(np.nanmean(history))
-        slope, x0 = 0.0, 0.0
-    elif spec.trend == "linefit":
-        x0 = float(x.mean())
-        ok = np.isfinite(history)
-        slope, level = np.polyfit(x[ok] - x0, history[ok], 1) if ok.sum() >= 2 else (0.0, float(np.nanmean(history)))
-        slope, level = float(slope), float(level)
-    else:
-        level, slope, x0 = 0.0, 0.0, 0.0
-    detrended = history - (level + slope * (x - x0))
-    seasonal = None
-    if spec.period > 1:
-        seasonal = _phase_median(detrended, int(index[0] % spec.period), spec.period)
-        seasonal = np.nan_to_num(seasonal, nan=0.0)
+    level: np.ndarray  # (series,)
+    slope: np.ndarray  # (series,)
+    x0: np.ndarray  # (series,)
+    seasonal: Optional[np.ndarray]  # (series, period)
+    period: int
 
-    def baseline(at: np.ndarray) -> np.ndarray:
-        base = level + slope * (at.astype(float) - x0)
-        if seasonal is not None:
-            base = base + seasonal[(at % spec.period).astype(int)]
+    def __call__(self, at: np.ndarray) -> np.ndarray:
+        """The baseline at absolute bin numbers ``at``: shape ``(series, len(at))``."""
+        x = at.astype(float)[None, :]
+        base = self.level[:, None] + self.slope[:, None] * (x - self.x0[:, None])
+        if self.seasonal is not None:
+            base = base + self.seasonal[:, (at % self.period).astype(int)]
         return base
 
-    return baseline
+
+def fit_components(history: np.ndarray, index: np.ndarray, spec: DecomposeSpec) -> Components:
+    """Fit trend and seasonal on ``history`` (series x consecutive absolute bin numbers ``index``)."""
+    history = np.atleast_2d(history)
+    rows = history.shape[0]
+    ok = np.isfinite(history)
+    n = ok.sum(axis=1)
+    x = np.broadcast_to(index.astype(float)[None, :], history.shape)
+    zero = np.zeros(rows)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, np.where(ok, history, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
+        if spec.trend == "avg":
+            level, slope, x0 = mean, zero, zero
+        elif spec.trend == "linefit":  # least squares on the finite values of each row
+            x0 = np.where(ok, x, 0.0).sum(axis=1) / np.maximum(n, 1)
+            dx = np.where(ok, x - x0[:, None], 0.0)
+            dy = np.where(ok, history - mean[:, None], 0.0)
+            sxx = (dx * dx).sum(axis=1)
+            fit = (n >= 2) & (sxx > 0)
+            slope = np.where(fit, (dx * dy).sum(axis=1) / np.where(sxx > 0, sxx, 1.0), 0.0)
+            level = mean  # the fitted line passes through (mean x, mean y)
+        else:
+            level, slope, x0 = zero, zero, zero
+    comp = Components(level, slope, x0, None, spec.period)
+    if spec.period > 1:
+        detrended = history - comp(index)
+        comp.seasonal = np.nan_to_num(_phase_median(detrended, int(index[0] % spec.period), spec.period), nan=0.0)
+    return comp
 
 
 def rolling_forecast(z: np.ndarray, index: np.ndarray, start: int, spec: DecomposeSpec,
                      quantiles: Optional[Tuple[float, float]] = None) -> Dict[str, np.ndarray]:
-    """Predict ``z[start:]`` block by block, each block from the ``lookback`` bins before it.
+    """Predict ``z[:, start:]`` block by block, each block from the ``lookback`` bins before it.
 
-    ``index`` holds the absolute bin number of every element (phases follow the clock).
-    Returns ``baseline`` (NaN where the history is too short) and, when ``quantiles`` is
-    given, the in-sample residual quantiles ``q_lo`` / ``q_hi`` of the fit used for each
-    bin (KQL's fences, recomputed with every fit).
+    ``index`` holds the absolute bin number of every column (phases follow the clock). A
+    series' fit uses its own finite history only, and a block is left NaN for a series with
+    less than ``spec.history_needed`` bins of it. Returns ``baseline`` and, when ``quantiles``
+    is given, the in-sample residual quantiles ``q_lo`` / ``q_hi`` of the fit used for each
+    bin (KQL's fences, recomputed with every fit); arrays shaped like ``z``.
     """
-    n = len(z)
-    baseline = np.full(n, np.nan)
-    q_lo = np.full(n, np.nan)
-    q_hi = np.full(n, np.nan)
+    one = np.ndim(z) == 1
+    z = np.atleast_2d(np.asarray(z, dtype=float))
+    rows, n = z.shape
+    baseline = np.full((rows, n), np.nan)
+    q_lo = np.full((rows, n), np.nan)
+    q_hi = np.full((rows, n), np.nan)
     need = spec.history_needed
-    if start >= n:
-        return {"baseline": baseline, "q_lo": q_lo, "q_hi": q_hi}
-    # blocks start on absolute multiples of ``refit``: a bin's prediction does not depend on the run's window
-    first = start - int(index[start] % spec.refit)
-    for r in range(first, n, spec.refit):
-        stop = min(n, r + spec.refit)
-        h0 = max(0, r - spec.lookback)
-        if r - h0 < need or r < 0:
-            continue
-        model = fit_components(z[h0:r], index[h0:r], spec)
-        block = model(index[r:stop])
-        if spec.level > 0:
-            lo = max(h0, r - spec.level)
-            resid = z[lo:stop] - model(index[lo:stop])
-            med = pd.Series(resid).rolling(spec.level, min_periods=1).median().shift(1).to_numpy()
-            block = block + np.nan_to_num(med[r - lo:], nan=0.0)
-        baseline[r:stop] = block
-        if quantiles is not None:
-            fitted = z[h0:r] - model(index[h0:r])
-            fitted = fitted[np.isfinite(fitted)]
-            if len(fitted):
-                q_lo[r:stop], q_hi[r:stop] = np.quantile(fitted, quantiles)
-    return {"baseline": baseline, "q_lo": q_lo, "q_hi": q_hi}
+    if start < n:
+        # blocks start on absolute multiples of ``refit``: a bin's prediction does not depend on the run's window
+        first = start - int(index[start] % spec.refit)
+        first += -(-max(0, -first) // spec.refit) * spec.refit  # the first block boundary at or after column 0
+        finite = np.isfinite(z)
+        for r in range(first, n, spec.refit):
+            stop = min(n, r + spec.refit)
+            h0 = max(0, r - spec.lookback)
+            enough = finite[:, h0:r].sum(axis=1) >= need
+            if r - h0 < need or not enough.any():
+                continue
+            model = fit_components(z[:, h0:r], index[h0:r], spec)
+            block = model(index[r:stop])
+            if spec.level > 0:
+                lo = max(h0, r - spec.level)
+                resid = z[:, lo:stop] - model(index[lo:stop])
+                med = rolling_nanmedian(resid, spec.level)
+                med = np.concatenate([np.full((rows, 1), np.nan), med[:, :-1]], axis=1)  # bins strictly before
+                block = block + np.nan_to_num(med[:, r - lo:], nan=0.0)
+            baseline[enough, r:stop] = block[enough]
+            if quantiles is not None:
+                qs = nanquantile(z[:, h0:r] - model(index[h0:r]), quantiles, axis=1)  # (2, series)
+                q_lo[enough, r:stop] = qs[0][enough, None]
+                q_hi[enough, r:stop] = qs[1][enough, None]
+    out = {"baseline": baseline, "q_lo": q_lo, "q_hi": q_hi}
+    return {k: v[0] for k, v in out.items()} if one else out
 
 
-def holdout_errors(z: np.ndarray, index: np.ndarray, specs: Sequence[DecomposeSpec], holdout_from: int) -> list:
-    """Mean absolute one-block-ahead error of each spec on the bins of ``z[holdout_from:]`` all specs predict."""
-    preds = [rolling_forecast(z, index, holdout_from, spec)["baseline"][holdout_from:] for spec in specs]
-    actual = z[holdout_from:]
+def holdout_errors(z: np.ndarray, index: np.ndarray, specs: Sequence[DecomposeSpec], holdout_from: int) -> np.ndarray:
+    """Mean absolute one-block-ahead error of each spec on the bins of ``z[:, holdout_from:]`` all specs predict.
+
+    Shape ``(len(specs), series)`` (``(len(specs),)`` for a 1-D ``z``); NaN where no bin is common.
+    """
+    one = np.ndim(z) == 1
+    z = np.atleast_2d(np.asarray(z, dtype=float))
+    preds = [rolling_forecast(z, index, holdout_from, spec)["baseline"][:, holdout_from:] for spec in specs]
+    actual = z[:, holdout_from:]
     common = np.isfinite(actual)
     for p in preds:
         common &= np.isfinite(p)
-    if not common.any():
-        return [float("nan")] * len(specs)
-    return [float(np.mean(np.abs(actual[common] - p[common]))) for p in preds]
+    count = common.sum(axis=1)
+    errors = np.stack([
+        np.where(count > 0, np.where(common, np.abs(actual - p), 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
+        for p in preds
+    ])
+    return errors[:, 0] if one else errors

@@ -1,7 +1,8 @@
 """The per-group engine of ``usage-regression``: features, two candidates, time-series CV (pandas, scikit-learn).
 
-Every series is first put on a common scale (:class:`SeriesScale`): log for
-non-negative series without zeros, then centred and divided by its spread, so one
+Every series is first put on a common scale (:class:`SeriesScale`): its value transform
+(:mod:`byoml.templates.transform`: sqrt for non-negative series that are almost never
+zero), then centred and divided by its spread, so one
 model can serve many DataTypes. Features of bin ``t`` use only bins before ``t``
 and the calendar of ``t``:
 
@@ -28,6 +29,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from .nanstats import nanmedian
+from .transform import ValueTransform
+
 NUMERIC = ["lag_day", "lag_week", "same_hour", "level_day", "level_6h", "level_week"]
 CALENDAR = ["hour", "dow"]
 CANDIDATES = ("ridge", "hgb")
@@ -35,42 +39,34 @@ CANDIDATES = ("ridge", "hgb")
 
 @dataclass(frozen=True)
 class SeriesScale:
-    """Transform of one series onto the common scale: ``((log)(y + offset) - center) / spread``."""
+    """One series on the common scale: ``(transform(y) - center) / spread``.
 
-    log: bool
+    ``transform`` is sqrt, log or none with its ``offset`` (:mod:`byoml.templates.transform`).
+    """
+
+    transform: str
     offset: float
     center: float
     spread: float
 
     @classmethod
-    def fit(cls, y: np.ndarray, transform: str = "auto", max_zero_share: float = 0.01) -> "SeriesScale":
-        y = np.asarray(y, dtype=float)
-        log = use_log(y, transform, max_zero_share)
-        positive = y[y > 0]
-        offset = float(max(0.1 * np.median(positive), 1e-9)) if log and len(positive) else 0.0
-        z = np.log(y + offset) if log else y
+    def fit(cls, y: np.ndarray, transform: str = "auto") -> "SeriesScale":
+        tf = ValueTransform.fit(y, transform)
+        z = tf.forward(y)
         center = float(np.median(z))
         q25, q75 = np.quantile(z, [0.25, 0.75])
         spread = float(q75 - q25) or float(np.std(z)) or 1.0
-        return cls(log, offset, center, spread)
+        return cls(tf.kind, tf.offset, center, spread)
+
+    @property
+    def _tf(self) -> ValueTransform:
+        return ValueTransform(self.transform, self.offset)
 
     def forward(self, y: np.ndarray) -> np.ndarray:
-        y = np.asarray(y, dtype=float)
-        z = np.log(np.maximum(y, 0.0) + self.offset) if self.log else y
-        return (z - self.center) / self.spread
+        return (self._tf.forward(y) - self.center) / self.spread
 
     def inverse(self, v: np.ndarray) -> np.ndarray:
-        z = np.asarray(v, dtype=float) * self.spread + self.center
-        return np.exp(z) - self.offset if self.log else z
-
-
-def use_log(y: np.ndarray, transform: str, max_zero_share: float = 0.01) -> bool:
-    """``log`` / ``none`` as asked; ``auto``: log when the series is non-negative and almost never zero."""
-    if transform == "log":
-        return bool(np.min(y) >= 0)
-    if transform == "none":
-        return False
-    return bool(len(y) and np.min(y) >= 0 and np.mean(y <= 0) <= max_zero_share)
+        return self._tf.inverse(np.asarray(v, dtype=float) * self.spread + self.center)
 
 
 def _rolling(v: pd.Series, window: int, how: str) -> pd.Series:
@@ -84,7 +80,11 @@ def lag_features(v: np.ndarray, index: np.ndarray, bins_per_day: int = 24) -> pd
     s = pd.Series(v, dtype=float)
     lag_day = s.shift(d)
     lag_week = s.shift(7 * d)
-    same_hour = pd.concat([s.shift(k * d) for k in range(1, 8)], axis=1).median(axis=1, skipna=True)
+    x = np.asarray(v, dtype=float)
+    lags = np.full((7, len(x)), np.nan)
+    for k in range(1, 8):
+        lags[k - 1, k * d:] = x[:max(0, len(x) - k * d)]
+    same_hour = pd.Series(nanmedian(lags, axis=0))
     level_day = _rolling(s, d, "median")
     out = pd.DataFrame({
         "lag_day": lag_day,

@@ -3,15 +3,17 @@
 ``make-series`` (group-by columns, time column, aggregation and bin from the config),
 then per series, in parallel on the executors (``applyInPandas`` grouped by series):
 
-* **fit** (training window): choose the transform (log for non-negative series that are
-  almost never zero), the period (none, daily or weekly: the one whose rolling forecast
-  has the lowest error on a holdout at the end of the training window, KQL's
-  ``Test_points``) and the Tukey fences of that holdout's residuals;
+* **fit** (training window): choose the transform (:mod:`byoml.templates.transform`: sqrt
+  for non-negative series that are almost never zero), the period (none, daily or weekly:
+  the one whose rolling forecast has the lowest error on a holdout at the end of the
+  training window, KQL's ``Test_points``) and the Tukey fences of that holdout's residuals;
 * **score**: the baseline (median per phase + trend, plus the recent level) is refitted
   every ``test_points`` on the ``lookback`` before, reading that history from the source,
   so every bin is judged only by data before it. The residual is scored with Tukey
-  fences on the 10th/90th percentiles (k = 1.5): the wider of the holdout fences and the
-  fences of the current fit's residuals.
+  fences on the 10th/90th percentiles (k = 1.5) of the forecast's own errors over the
+  ``fence_window`` before (``fences: recent``), taken per time of day (``fence_cycle``):
+  quiet night hours and busy day hours each get fences of their size. Until there are
+  enough recent errors, the holdout fences stand in.
 
 Differences from KQL (no bit-for-bit parity):
 
@@ -20,16 +22,18 @@ Differences from KQL (no bit-for-bit parity):
 * KQL detects the period with ``series_periods_detect`` (score threshold 0.6, any
   period); here the candidates are ``period_candidates`` (1d, 7d) and none, chosen by
   holdout error.
-* KQL works on raw values; ``transform: auto`` takes logs of positive series, so the
-  fences are relative. ``level`` and the holdout fences have no KQL counterpart; the
-  KQL defaults are ``period: 1d, trend: avg, level: "0", fences: refit, transform: none``.
+* KQL works on raw values; ``transform: auto`` takes square roots of non-negative series.
+  KQL's fences come from the residuals of the fit itself (in sample, ``fences: refit``);
+  here by default from the errors of past forecasts (out of sample) per time of day.
+  ``level`` and the holdout fences have no KQL counterpart; the KQL defaults are
+  ``period: 1d, trend: avg, level: "0", fences: refit, transform: none``.
 * A missing bin is 0, as in ``make-series ... default=0``.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 import pandas as pd
@@ -39,10 +43,11 @@ from ..timewindow import TimeWindow
 from . import series_frame as sf
 from .base import Model, RunInfo, Template
 from .decompose import TRENDS, DecomposeSpec, holdout_errors, rolling_forecast
-from .regression import use_log
-from .tukey import Fences, tukey_flag, tukey_score
+from .nanstats import nanquantile
+from .transform import ValueTransform
+from .tukey import recent_quantiles, tukey_flag, tukey_score
 
-FENCES = ("widest", "refit", "holdout")
+FENCES = ("recent", "widest", "holdout", "refit")
 MIN_HOLDOUT_BINS = 12
 
 
@@ -54,10 +59,17 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
     ``trend``: avg, linefit or none. ``lookback``: history each baseline is fitted on
     (a weekly period uses at least 4 weeks). ``test_points``: how often the baseline is
     refitted; the bins in between are forecast. ``level``: window of the recent-level
-    correction ("0" turns it off). ``fences``: ``refit`` (KQL: residuals of the current
-    fit), ``holdout`` (out-of-sample residuals at training) or ``widest`` of the two.
-    ``holdout``: the end of the training window on which the period is chosen and the holdout
-    fences are measured (shorter when the history before it would be too short).
+    correction ("0" turns it off).
+
+    ``fences``: ``recent`` (the quantiles of the forecast's own errors over the ``fence_window``
+    before each refit; the holdout fences until there are enough of them), ``holdout``
+    (out-of-sample residuals at training), ``widest`` of these two, or ``refit`` (KQL: the
+    residuals of the current fit, in sample). ``fence_cycle``: recent fences are taken per
+    phase of this cycle (the time of day), from the errors within ``fence_width`` bins of the
+    phase ("0": one fence for all bins). ``holdout``: the end of the training window on which
+    the period is chosen and the holdout fences are measured (shorter when the history
+    before it would be too short). ``series_per_task``: series fitted and scored together in one
+    pandas call (their arrays are processed as one batch).
     """
 
     period: str = "auto"
@@ -66,8 +78,12 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
     lookback: str = "14d"
     test_points: str = "1d"
     level: str = "1d"
-    fences: str = "widest"
+    fences: str = "recent"
+    fence_window: str = "14d"
+    fence_cycle: str = "1d"
+    fence_width: int = 2
     holdout: str = "7d"
+    series_per_task: int = 100
 
     def validate(self) -> None:
         super().validate()
@@ -86,6 +102,22 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
         self.bins(self.level, "level")
         if self.bins(self.holdout, "holdout") < MIN_HOLDOUT_BINS:
             raise ConfigError(f"holdout must be at least {MIN_HOLDOUT_BINS} bins")
+        if self.uses_recent_fences and self.bins(self.fence_window, "fence_window") < self.bins(self.test_points, "test_points"):
+            raise ConfigError("fence_window must hold at least test_points bins")
+        self.bins(self.fence_cycle, "fence_cycle")
+        if self.fence_width < 0:
+            raise ConfigError("fence_width must be >= 0")
+        if self.series_per_task < 1:
+            raise ConfigError("series_per_task must be at least 1")
+
+    @property
+    def uses_recent_fences(self) -> bool:
+        return self.fences in ("recent", "widest")
+
+    @property
+    def fence_bins(self) -> int:
+        """Bins of forecast errors the recent fences are taken from (0 when they are not used)."""
+        return self.bins(self.fence_window, "fence_window") if self.uses_recent_fences else 0
 
     def candidate_periods(self) -> List[int]:
         if self.period == "none":
@@ -104,61 +136,112 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
 
 
 FIT_SCHEMA_TAIL = (
-    "status string, n_bins long, first_bin long, period int, log boolean, offset double, "
+    "status string, n_bins long, first_bin long, period int, transform string, offset double, "
     "q_lo double, q_hi double, holdout_mae double"
 )
 
 
-def fit_series(index: np.ndarray, y: np.ndarray, cfg: SeriesDecomposeConfig) -> dict:
-    """Fit one series: transform, period (by holdout error) and holdout fences."""
-    status = sf.series_status(y, cfg.min_train_bins)
-    out = {"status": status, "n_bins": len(y), "first_bin": int(index[0]) if len(index) else None,
-           "period": None, "log": None, "offset": None, "q_lo": None, "q_hi": None, "holdout_mae": None}
-    if status != sf.OK:
+def _batches(*columns: np.ndarray) -> list:
+    """Row numbers grouped by equal values of ``columns`` (series that share a grid), in first-seen order."""
+    keys = list(zip(*[np.asarray(c).tolist() for c in columns]))
+    groups: Dict[tuple, list] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(k, []).append(i)
+    return [np.asarray(v) for v in groups.values()]
+
+
+def fit_batch(index: np.ndarray, Y: np.ndarray, cfg: SeriesDecomposeConfig) -> List[dict]:
+    """Fit series that share the bins ``index`` (rows of ``Y``, no NaN): transform, period (by holdout
+    error) and holdout fences. One dict per row, in the columns of ``FIT_SCHEMA_TAIL``."""
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    n = Y.shape[1]
+    out = [{"status": sf.series_status(y, cfg.min_train_bins), "n_bins": n,
+            "first_bin": int(index[0]) if n else None, "period": None, "transform": None, "offset": None,
+            "q_lo": None, "q_hi": None, "holdout_mae": None} for y in Y]
+    ok = np.flatnonzero([o["status"] == sf.OK for o in out])
+    if not len(ok):
         return out
-    log = use_log(y, cfg.transform)
-    positive = y[y > 0]
-    offset = float(max(0.1 * np.median(positive), 1e-9)) if log and len(positive) else 0.0
-    z = np.log(y + offset) if log else y
+    tfs = [ValueTransform.fit(Y[i], cfg.transform) for i in ok]
+    Z = np.stack([tf.forward(Y[i]) for tf, i in zip(tfs, ok)])
     specs = [cfg.spec(p) for p in cfg.candidate_periods()]
-    usable = [s for s in specs if s.history_needed + MIN_HOLDOUT_BINS <= len(z)] or [min(specs, key=lambda s: s.history_needed)]
-    start = max(max(s.history_needed for s in usable), len(z) - cfg.bins(cfg.holdout, "holdout"))
-    errors = holdout_errors(z, index, usable, start) if start < len(z) else [np.nan] * len(usable)
-    best_i = int(np.nanargmin(errors)) if np.isfinite(errors).any() else 0
-    best = usable[best_i]
-    pred = rolling_forecast(z, index, max(best.history_needed, start), best)["baseline"]
-    fences = Fences.from_residuals(z - pred, tuple(cfg.quantiles), cfg.threshold)
-    out.update(period=int(best.period), log=bool(log), offset=offset, q_lo=fences.q_lo, q_hi=fences.q_hi,
-               holdout_mae=errors[best_i])
+    usable = [s for s in specs if s.history_needed + MIN_HOLDOUT_BINS <= n] or [min(specs, key=lambda s: s.history_needed)]
+    start = max(max(s.history_needed for s in usable), n - cfg.bins(cfg.holdout, "holdout"))
+    errors = holdout_errors(Z, index, usable, start) if start < n else np.full((len(usable), len(ok)), np.nan)
+    best = np.where(np.isfinite(errors).any(axis=0), np.argmin(np.where(np.isfinite(errors), errors, np.inf), axis=0), 0)
+    q = np.full((2, len(ok)), np.nan)
+    for b in np.unique(best):
+        rows = np.flatnonzero(best == b)
+        spec = usable[b]
+        pred = rolling_forecast(Z[rows], index, max(spec.history_needed, start), spec)["baseline"]
+        q[:, rows] = nanquantile(Z[rows] - pred, tuple(cfg.quantiles), axis=1)
+    for j, i in enumerate(ok):
+        out[i].update(period=int(usable[best[j]].period), transform=tfs[j].kind, offset=tfs[j].offset,
+                      q_lo=float(q[0, j]), q_hi=float(q[1, j]), holdout_mae=float(errors[best[j], j]))
     return out
 
 
-def score_series(index: np.ndarray, y: np.ndarray, first_scored: int, params: dict,
-                 cfg: SeriesDecomposeConfig) -> Dict[str, np.ndarray]:
-    """Baseline, bounds, score and flags of ``y[first_scored:]`` (every bin from data before it)."""
-    log, offset = bool(params["log"]), float(params["offset"] or 0.0)
-    z = np.log(np.maximum(y, 0.0) + offset) if log else y
-    spec = cfg.spec(int(params["period"]))
-    fc = rolling_forecast(z, index, first_scored, spec, quantiles=tuple(cfg.quantiles))
-    q_lo, q_hi = fc["q_lo"], fc["q_hi"]
-    if cfg.fences == "holdout":
-        q_lo, q_hi = np.full(len(z), params["q_lo"]), np.full(len(z), params["q_hi"])
-    elif cfg.fences == "widest":
-        q_lo, q_hi = np.fmin(q_lo, params["q_lo"]), np.fmax(q_hi, params["q_hi"])
-    sl = slice(first_scored, None)
+def fit_series(index: np.ndarray, y: np.ndarray, cfg: SeriesDecomposeConfig) -> dict:
+    """Fit one series (see :func:`fit_batch`)."""
+    return fit_batch(index, np.asarray(y, dtype=float)[None, :], cfg)[0]
+
+
+def score_batch(index: np.ndarray, Y: np.ndarray, first_scored: int, params: Sequence[dict],
+                cfg: SeriesDecomposeConfig) -> Dict[str, np.ndarray]:
+    """Baseline, bounds, score and flags of ``Y[:, first_scored:]`` for series fitted with the same period.
+
+    Rows of ``Y`` share the bins ``index`` and hold no NaN; every bin is judged by data before it.
+    With recent fences the forecast is rolled from ``fence_window`` before ``first_scored``: the
+    errors it makes there (level correction included) are what the first blocks are fenced by.
+    """
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    tfs = [ValueTransform(str(p["transform"]), float(p["offset"] or 0.0)) for p in params]
+    Z = np.stack([tf.forward(y) for tf, y in zip(tfs, Y)])
+    spec = cfg.spec(int(params[0]["period"]))
+    shape = Z.shape
+    held = (np.broadcast_to(np.array([float(p["q_lo"]) for p in params])[:, None], shape),
+            np.broadcast_to(np.array([float(p["q_hi"]) for p in params])[:, None], shape))
+    if cfg.fences == "refit":
+        fc = rolling_forecast(Z, index, first_scored, spec, quantiles=tuple(cfg.quantiles))
+        q_lo, q_hi = fc["q_lo"], fc["q_hi"]
+    elif cfg.fences == "holdout":
+        fc = rolling_forecast(Z, index, first_scored, spec)
+        q_lo, q_hi = held
+    else:
+        fc = rolling_forecast(Z, index, max(0, first_scored - cfg.fence_bins), spec)
+        q_lo, q_hi = recent_quantiles(Z - fc["baseline"], index, first_scored, spec.refit, cfg.fence_bins,
+                                      tuple(cfg.quantiles), min_count=spec.refit,
+                                      cycle=cfg.bins(cfg.fence_cycle, "fence_cycle"), width=cfg.fence_width)
+        if cfg.fences == "widest":
+            q_lo, q_hi = np.fmin(q_lo, held[0]), np.fmax(q_hi, held[1])
+        else:  # until enough errors are seen, the holdout fences
+            q_lo, q_hi = np.where(np.isfinite(q_lo), q_lo, held[0]), np.where(np.isfinite(q_hi), q_hi, held[1])
+    sl = (slice(None), slice(first_scored, None))
     base = fc["baseline"][sl]
     spread = q_hi[sl] - q_lo[sl]
     k = cfg.threshold
-    inverse = (lambda v: np.exp(v) - offset) if log else (lambda v: v)
-    score = tukey_score(z[sl] - base, q_lo[sl], q_hi[sl])
+    score = tukey_score(Z[sl] - base, q_lo[sl], q_hi[sl])
+    lower, upper = base + q_lo[sl] - k * spread, base + q_hi[sl] + k * spread
+    inv = lambda v: np.stack([tf.inverse(row) for tf, row in zip(tfs, v)])  # noqa: E731
     return {
-        "predicted": inverse(base),
-        "lower": inverse(base + q_lo[sl] - k * spread),
-        "upper": inverse(base + q_hi[sl] + k * spread),
+        "predicted": inv(base),
+        "lower": inv(lower),
+        "upper": inv(upper),
         "score": score,
         "flags": tukey_flag(score, k),
         "ready": np.isfinite(base) & np.isfinite(spread),
     }
+
+
+def score_series(index: np.ndarray, y: np.ndarray, first_scored: int, params: dict,
+                 cfg: SeriesDecomposeConfig) -> Dict[str, np.ndarray]:
+    """Score one series (see :func:`score_batch`)."""
+    return {k: v[0] for k, v in score_batch(index, np.asarray(y, dtype=float)[None, :], first_scored, [params], cfg).items()}
+
+
+def _bucket(keys: List[str], buckets: int):
+    from pyspark.sql import functions as F
+
+    return F.pmod(F.xxhash64(*keys), F.lit(max(1, buckets))).cast("int")
 
 
 class SeriesDecomposeModel(Model):
@@ -174,41 +257,92 @@ class SeriesDecomposeModel(Model):
         cfg = tpl.config
         keys = list(cfg.group_by)
         read_lo, start, end = sf.score_bins(run.window, cfg, tpl.lookback_bins)
-        data = prepared.filter((F.col("bin") >= read_lo) & (F.col("bin") < end))
+        data = prepared.filter((F.col("bin") >= read_lo) & (F.col("bin") < end)).select(*keys, "bin", "Value")
         first_in_source = data.agg(F.min("bin")).first()[0]
         floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
-        series = self.tables["series"]
-        rows = series.join(data, keys, "full_outer")
+        buckets = int(self.metadata.get("buckets") or 1)
+        series = self.tables["series"].withColumn("bucket", _bucket(keys, buckets))
+        data = data.withColumn("bucket", _bucket(keys, buckets))
         bin_seconds = cfg.bin_seconds
 
-        def score_group(pdf: pd.DataFrame) -> pd.DataFrame:
+        def score_bucket(values: pd.DataFrame, fitted: pd.DataFrame) -> pd.DataFrame:
             with sf.limit_threads():
-                key = {k: pdf[k].iloc[0] for k in keys}
-                params = pdf.iloc[0].to_dict()
-                observed = pdf["bin"].dropna()
-                known = isinstance(params.get("status"), str)
-                first = params["first_bin"] if known and pd.notna(params.get("first_bin")) else (
-                    observed.min() if len(observed) else end)
-                lo = int(max(floor, first))
-                index, y = sf.dense(pdf[["bin", "Value"]], lo, end)
-                scored = max(start, lo) - lo
-                if not known or params["status"] != sf.OK:
-                    status = sf.NEW_SERIES if not known else params["status"]
-                    return sf.unscored(key, index[scored:], y[scored:], bin_seconds, status)
-                res = score_series(index, y, scored, params, cfg)
-                status = np.where(res["ready"], sf.OK, sf.WARMUP)
-                return sf.output_frame(key, index[scored:], bin_seconds, y[scored:], res["predicted"], res["lower"],
-                                       res["upper"], res["score"], np.where(res["ready"], res["flags"], 0), status)
+                return _score_bucket(values, fitted, keys, cfg, floor, start, end, bin_seconds)
 
-        out = rows.groupBy(*keys).applyInPandas(score_group, sf.output_schema(cfg))
+        out = data.groupBy("bucket").cogroup(series.groupBy("bucket")).applyInPandas(score_bucket, sf.output_schema(cfg))
         return sf.finish_output(out, run)
+
+
+def _score_bucket(values: pd.DataFrame, fitted: pd.DataFrame, keys: List[str], cfg: SeriesDecomposeConfig,
+                  floor: int, start: int, end: int, bin_seconds: int) -> pd.DataFrame:
+    """Output rows of the series of one bucket: fitted ones (with or without new data) and new ones."""
+    names = pd.concat([fitted[keys], values[keys]], ignore_index=True).drop_duplicates().sort_values(keys, kind="mergesort")
+    names = names.reset_index(drop=True)
+    if not len(names):
+        return sf.empty_output(cfg)
+    info = names.merge(fitted, on=keys, how="left")
+    code = pd.MultiIndex.from_frame(names).get_indexer(pd.MultiIndex.from_frame(values[keys])) if len(values) else np.zeros(0, int)
+    observed_first = pd.Series(values["bin"].to_numpy(), index=code).groupby(level=0).min() if len(values) else pd.Series(dtype=float)
+    known = info["status"].notna().to_numpy()
+    first = np.where(known & info["first_bin"].notna().to_numpy(), info["first_bin"].fillna(0).to_numpy(),
+                     observed_first.reindex(range(len(names))).fillna(end).to_numpy()).astype(np.int64)
+    lo = np.maximum(floor, first)
+    grid0, Y = sf.dense_matrix(code, values["bin"].to_numpy() if len(values) else np.zeros(0), values["Value"].to_numpy()
+                               if len(values) else np.zeros(0), lo, np.full(len(names), end))
+    scored_from = np.maximum(start, lo)
+    status = np.where(known, info["status"].fillna("").to_numpy(), sf.NEW_SERIES)
+    ok = status == sf.OK
+    period = np.where(ok, info["period"].fillna(-1).to_numpy(), -1)
+    parts = []
+    for rows in _batches(lo, period, ok):
+        r0 = int(rows[0])
+        s0 = int(scored_from[r0])
+        index = np.arange(int(lo[r0]), end, dtype=np.int64)
+        Yb = Y[rows][:, int(lo[r0]) - grid0:]
+        at = s0 - int(lo[r0])
+        out_index = index[at:]
+        if not ok[r0]:
+            nan = np.full((len(rows), len(out_index)), np.nan)
+            parts.append(sf.output_frames(names.iloc[rows], out_index, bin_seconds, Yb[:, at:], nan, nan, nan, nan,
+                                          np.zeros(nan.shape), status[rows][:, None]))
+            continue
+        params = info.iloc[rows].to_dict("records")
+        res = score_batch(index, Yb, at, params, cfg)
+        parts.append(sf.output_frames(
+            names.iloc[rows], out_index, bin_seconds, Yb[:, at:], res["predicted"], res["lower"], res["upper"],
+            res["score"], np.where(res["ready"], res["flags"], 0), np.where(res["ready"], sf.OK, sf.WARMUP),
+        ))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _fit_bucket(pdf: pd.DataFrame, keys: List[str], cfg: SeriesDecomposeConfig, lo_bin, hi_bin) -> pd.DataFrame:
+    """Fit the series of one bucket, batched by their grid of bins."""
+    names = pdf[keys].drop_duplicates().sort_values(keys, kind="mergesort").reset_index(drop=True)
+    code = pd.MultiIndex.from_frame(names).get_indexer(pd.MultiIndex.from_frame(pdf[keys]))
+    b = pdf["bin"].to_numpy(dtype=np.int64)
+    first = pd.Series(b).groupby(code).min().reindex(range(len(names))).to_numpy()
+    last = pd.Series(b).groupby(code).max().reindex(range(len(names))).to_numpy()
+    lo = first if lo_bin is None else np.maximum(lo_bin, first)
+    hi = last + 1 if hi_bin is None else np.full(len(names), hi_bin)
+    grid0, Y = sf.dense_matrix(code, b, pdf["Value"].to_numpy(), lo, hi)
+    rows_out: List[dict] = [{} for _ in range(len(names))]
+    for rows in _batches(lo, hi):
+        r0 = int(rows[0])
+        index = np.arange(int(lo[r0]), int(hi[r0]), dtype=np.int64)
+        Yb = Y[rows][:, int(lo[r0]) - grid0:int(hi[r0]) - grid0]
+        for i, fitted in zip(rows, fit_batch(index, Yb, cfg)):
+            rows_out[int(i)] = fitted
+    fitted = pd.DataFrame(rows_out)
+    for col in ("n_bins", "first_bin", "period"):  # integers, None where a series was not fitted
+        fitted[col] = fitted[col].astype("Int64")
+    return pd.concat([names, fitted], axis=1)
 
 
 class SeriesDecompose(Template):
     """Seasonal decomposition anomalies per series (KQL series_decompose_anomalies)."""
 
     name = "series-decompose"
-    version = "1.0"
+    version = "2.0"
     table = "Usage"
     output_table = "UsageAnomalies"
     Config = SeriesDecomposeConfig
@@ -218,7 +352,7 @@ class SeriesDecompose(Template):
     @property
     def lookback_bins(self) -> int:
         cfg = self.config
-        return max(cfg.spec(p).lookback for p in cfg.candidate_periods())
+        return max(cfg.spec(p).lookback for p in cfg.candidate_periods()) + cfg.fence_bins
 
     @property
     def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
@@ -241,17 +375,18 @@ class SeriesDecompose(Template):
         keys = list(cfg.group_by)
         lo_bin, hi_bin = sf.check_window(window, cfg)
 
-        def fit_group(pdf: pd.DataFrame) -> pd.DataFrame:
+        n_series = prepared.select(*keys).distinct().count()
+        buckets = max(1, -(-n_series // cfg.series_per_task))
+
+        def fit_bucket(pdf: pd.DataFrame) -> pd.DataFrame:
             with sf.limit_threads():
-                lo = int(pdf["bin"].min()) if lo_bin is None else max(lo_bin, int(pdf["bin"].min()))
-                hi = int(pdf["bin"].max()) + 1 if hi_bin is None else hi_bin
-                index, y = sf.dense(pdf, lo, hi)
-                row = {k: pdf[k].iloc[0] for k in keys}
-                row.update(fit_series(index, y, cfg))
-                return pd.DataFrame([row])
+                return _fit_bucket(pdf, keys, cfg, lo_bin, hi_bin)
 
         schema = f"{sf.series_key_schema(cfg)}, {FIT_SCHEMA_TAIL}"
-        series = prepared.groupBy(*keys).applyInPandas(fit_group, schema).persist(StorageLevel.MEMORY_AND_DISK)
+        series = (
+            prepared.select(*keys, "bin", "Value").withColumn("bucket", _bucket(keys, buckets))
+            .groupBy("bucket").applyInPandas(fit_bucket, schema).persist(StorageLevel.MEMORY_AND_DISK)
+        )
         counts = sf.check_fitted_series(series, cfg, keys)
         periods = {
             str(r["period"]): int(r["n"])
@@ -261,5 +396,5 @@ class SeriesDecompose(Template):
         return SeriesDecomposeModel(
             self, tables={"series": series}, state={},
             metadata={"counts": counts, "periods_chosen": periods, "holdout_mae_mean": mae,
-                      "score_lookback_bins": self.lookback_bins},
+                      "score_lookback_bins": self.lookback_bins, "buckets": buckets},
         )

@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import ConfigError, SeriesError
 from ..timewindow import TimeWindow, format_time
 from .base import TemplateConfig
+from .transform import TRANSFORMS
 
 AGGREGATIONS = ("sum", "avg", "count", "min", "max")
 BAD_SERIES = ("error", "skip")
@@ -47,7 +48,7 @@ class SeriesConfig(TemplateConfig):
     from <window start> to <window end> step <bin> by <group_by>``.
 
     ``where``: an extra Spark SQL filter on the rows. ``aggregation`` is one of sum, avg,
-    count, min, max. ``bad_series``: ``error`` stops training when a series is too short or
+    count, min, max. ``transform``: auto, sqrt, log or none (:mod:`byoml.templates.transform`). ``bad_series``: ``error`` stops training when a series is too short or
     constant; ``skip`` trains without it and counts it in the model metadata.
     """
 
@@ -76,8 +77,8 @@ class SeriesConfig(TemplateConfig):
             raise ConfigError("threshold (Tukey k) must be > 0")
         if len(self.quantiles) != 2 or not 0 <= self.quantiles[0] < self.quantiles[1] <= 1:
             raise ConfigError("quantiles must be two increasing values in [0, 1], e.g. [0.1, 0.9]")
-        if self.transform not in ("auto", "log", "none"):
-            raise ConfigError("transform must be auto, log or none")
+        if self.transform not in TRANSFORMS:
+            raise ConfigError(f"transform must be one of {', '.join(TRANSFORMS)}, not '{self.transform}'")
         if self.bad_series not in BAD_SERIES:
             raise ConfigError(f"bad_series must be one of {', '.join(BAD_SERIES)}")
         if self.min_train_bins < 3:
@@ -159,6 +160,29 @@ def dense(values: pd.DataFrame, lo: int, hi: int) -> Tuple[np.ndarray, np.ndarra
     return index, out
 
 
+def dense_matrix(codes: np.ndarray, bins: np.ndarray, values: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Many series on one grid of bins: ``(first bin, Y)`` with ``Y[s, j]`` the value of series ``s`` in
+    bin ``first + j``: 0 where a bin of ``lo[s]..hi[s]-1`` is missing, NaN outside that range.
+
+    ``codes``/``bins``/``values``: one row per observed (series, bin), series numbered 0..S-1.
+
+    >>> first, Y = dense_matrix(np.array([0, 0, 1]), np.array([10, 12, 11]), np.array([1.0, 2.0, 5.0]),
+    ...                         lo=np.array([10, 11]), hi=np.array([13, 13]))
+    >>> first, Y.tolist()
+    (10, [[1.0, 0.0, 2.0], [nan, 5.0, 0.0]])
+    """
+    lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+    if len(lo) == 0:
+        return 0, np.zeros((0, 0))
+    first, last = int(lo.min()), int(hi.max())
+    cols = np.arange(first, max(first, last), dtype=np.int64)
+    Y = np.where((cols[None, :] >= lo[:, None]) & (cols[None, :] < hi[:, None]), 0.0, np.nan)
+    codes, bins = np.asarray(codes, dtype=np.int64), np.asarray(bins, dtype=np.int64)
+    keep = (bins >= lo[codes]) & (bins < hi[codes])
+    Y[codes[keep], bins[keep] - first] = np.asarray(values, dtype=float)[keep]
+    return first, Y
+
+
 def series_status(values: np.ndarray, min_bins: int) -> str:
     if len(values) < min_bins:
         return TOO_SHORT
@@ -175,7 +199,8 @@ def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[
     if not counts:
         from ..errors import EmptyWindowError
 
-        raise EmptyWindowError("no series to fit: the training window holds no rows of the input table")
+        raise EmptyWindowError("no series to fit: the training window holds no rows of the input table "
+                               "(check the training window, the table and 'where')")
     bad = {s: n for s, n in counts.items() if s != OK}
     if bad and (cfg.bad_series == "error" or not counts.get(OK)):
         examples = []
@@ -223,6 +248,22 @@ def output_frame(key: dict, index: np.ndarray, bin_seconds: int, actual: np.ndar
     return out
 
 
+def output_frames(keys: pd.DataFrame, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
+                  lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, status) -> pd.DataFrame:
+    """Output rows of a batch of series (``keys``: one row per series; arrays ``(series, len(index))``)."""
+    rows, m = len(keys), len(index)
+    out = pd.DataFrame({k: np.repeat(keys[k].to_numpy(), m) for k in keys.columns})
+    out["TimeGenerated"] = pd.to_datetime(np.tile(np.asarray(index, dtype=np.int64) * bin_seconds, rows), unit="s", utc=True)
+    for name, values in (("ActualUsage", actual), ("PredictedUsage", predicted), ("LowerBound", lower),
+                         ("UpperBound", upper)):
+        out[name] = np.asarray(values, dtype=float).reshape(-1)
+    out["Residual"] = out["ActualUsage"] - out["PredictedUsage"]
+    out["AnomalyScore"] = np.asarray(score, dtype=float).reshape(-1)
+    out["Anomalies"] = np.asarray(flags, dtype=np.int32).reshape(-1)
+    out["SeriesStatus"] = np.broadcast_to(np.asarray(status, dtype=object), (rows, m)).reshape(-1)
+    return out
+
+
 def empty_output(cfg: SeriesConfig) -> pd.DataFrame:
     cols = list(cfg.group_by) + [c.split()[0] for c in OUTPUT_COLUMNS.split(", ")]
     return pd.DataFrame({c: [] for c in cols})
@@ -249,7 +290,16 @@ def score_bins(window: TimeWindow, cfg: SeriesConfig, lookback_bins: int) -> Tup
 
 
 def limit_threads():
-    """One BLAS/OpenMP thread per Python worker: Spark already runs one task per core."""
+    """One BLAS/OpenMP thread per Python worker: Spark already runs one task per core.
+
+    threadpoolctl only limits the thread pools of libraries already loaded, and scikit-learn
+    loads its OpenMP runtime with its compiled modules: load it first, or HistGradientBoosting
+    starts a thread per core in every task (each spinning against the others on a busy machine).
+    """
     from threadpoolctl import threadpool_limits
 
+    try:
+        import sklearn.utils._openmp_helpers  # noqa: F401  (loads the OpenMP runtime)
+    except ImportError:  # pragma: no cover - scikit-learn without OpenMP
+        pass
     return threadpool_limits(1)

@@ -18,6 +18,8 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
+from .nanstats import nanquantile
+
 
 @dataclass(frozen=True)
 class Fences:
@@ -78,3 +80,68 @@ def tukey_flag(score: np.ndarray, k: float) -> np.ndarray:
     """+1 / -1 where ``|score| > k``, else 0 (NaN scores are not flags)."""
     s = np.nan_to_num(np.asarray(score, dtype=float), nan=0.0)
     return np.where(s > k, 1, np.where(s < -k, -1, 0)).astype(np.int32)
+
+
+#: a phase's fences are at least this share of the pooled spread (phases with few or tied residuals)
+MIN_PHASE_SPREAD = 0.5
+
+
+def recent_quantiles(residuals: np.ndarray, index: np.ndarray, start: int, block: int, window: int,
+                     quantiles: Tuple[float, float], min_count: int, cycle: int = 0,
+                     width: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+    """Quantiles of the residuals in the ``window`` bins before each block of ``block`` bins.
+
+    ``residuals``: one series, or a batch ``(series, bins)`` on the absolute bin numbers ``index``.
+    Blocks start on absolute multiples of ``block``, from the block holding element ``start`` on,
+    so a bin's fences do not depend on the run's window. Each block's quantiles come only from
+    residuals *before* the block; NaN for a series with fewer than ``min_count`` finite ones.
+
+    With a ``cycle`` (bins per day, say), the quantiles of a bin come from the residuals whose
+    phase (bin number modulo ``cycle``) is within ``width`` of its own: noise that differs
+    between night and day gets fences of its own size. Their spread is at least
+    :data:`MIN_PHASE_SPREAD` times the spread of all the window's residuals, around the
+    phase's own middle (and that spread is used where a phase has fewer than 5 residuals).
+
+    >>> r = np.r_[np.tile([-1.0, 1.0], 24), np.zeros(4)]
+    >>> lo, hi = recent_quantiles(r, np.arange(52), 48, 4, 48, (0.1, 0.9), 24)
+    >>> lo[48:].tolist(), hi[48:].tolist(), bool(np.isnan(lo[:48]).all())
+    ([-1.0, -1.0, -1.0, -1.0], [1.0, 1.0, 1.0, 1.0], True)
+    >>> r = np.r_[np.tile([-1.0, -2.0, 1.0, 2.0], 12), np.zeros(4)]  # odd phases are twice as noisy
+    >>> lo, hi = recent_quantiles(r, np.arange(52), 48, 4, 48, (0.1, 0.9), 24, cycle=2, width=0)
+    >>> hi[48:].tolist()
+    [1.0, 2.0, 1.0, 2.0]
+    """
+    one = np.ndim(residuals) == 1
+    r = np.atleast_2d(np.asarray(residuals, dtype=float))
+    rows, n = r.shape
+    q_lo, q_hi = np.full((rows, n), np.nan), np.full((rows, n), np.nan)
+    index = np.asarray(index, dtype=np.int64)
+    if start < n and window > 0:
+        first = start - int(index[start] % block)
+        for b in range(first, n, block):
+            a, z = max(0, b - window), max(0, b)
+            ref = r[:, a:z]
+            enough = np.isfinite(ref).sum(axis=1) >= min_count
+            if z <= a or not enough.any():
+                continue
+            lo, hi = nanquantile(ref, quantiles, axis=1)  # (series,)
+            sl = slice(max(b, 0), min(n, b + block))
+            if cycle <= 1:
+                plo, phi = np.broadcast_to(lo[:, None], (rows, sl.stop - sl.start)), np.broadcast_to(hi[:, None], (rows, sl.stop - sl.start))
+            else:
+                block_phase = index[sl] % cycle
+                phases = np.unique(block_phase)
+                d = np.abs((index[a:z] % cycle)[None, :] - phases[:, None])
+                near = np.minimum(d, cycle - d) <= width  # (phase, residual)
+                values = np.where(near[None, :, :], ref[:, None, :], np.nan)  # (series, phase, residual)
+                plo, phi = nanquantile(values, quantiles, axis=2)  # (series, phase)
+                few = np.isfinite(values).sum(axis=2) < 5
+                plo, phi = np.where(few, lo[:, None], plo), np.where(few, hi[:, None], phi)
+                floor = (MIN_PHASE_SPREAD * (hi - lo))[:, None]
+                narrow = phi - plo < floor
+                mid = (plo + phi) / 2.0
+                plo, phi = np.where(narrow, mid - floor / 2.0, plo), np.where(narrow, mid + floor / 2.0, phi)
+                at = np.searchsorted(phases, block_phase)
+                plo, phi = plo[:, at], phi[:, at]
+            q_lo[enough, sl], q_hi[enough, sl] = plo[enough], phi[enough]
+    return (q_lo[0], q_hi[0]) if one else (q_lo, q_hi)
