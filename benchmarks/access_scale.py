@@ -90,7 +90,8 @@ def child_byoml(export: str, work: str) -> dict:
         labels = json.load(fh)
     model, sink = os.path.join(work, "model"), os.path.join(work, "sink")
     tr = train("anomalous-resource-access", export, model, end=labels["train_window"]["end"], spark=spark)
-    sc = score("anomalous-resource-access", export, model, sink, emit="all", spark=spark)
+    sc = score("anomalous-resource-access", export, model, sink, start=labels["score_window"]["start"],
+               end=labels["score_window"]["end"], emit="all", spark=spark)
     stages = {"spark start": t1 - t0}
     stages.update({f"train {k}": v for k, v in tr.stages})
     stages.update({f"score {k}": v for k, v in sc.stages})
