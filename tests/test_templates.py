@@ -52,7 +52,8 @@ def _assert_same_rows(a, b):
     assert list(a.columns) == list(b.columns) and len(a) == len(b)
     assert a.drop(columns=floats).equals(b.drop(columns=floats))
     for c in floats:
-        assert ((a[c] - b[c]).abs().max() if len(a) else 0.0) < 1e-9, c
+        assert a[c].isna().equals(b[c].isna()), c
+        assert ((a[c] - b[c]).abs().max() if a[c].notna().any() else 0.0) < 1e-9, c
 
 
 @pytest.fixture(scope="module", params=TEMPLATES)

@@ -234,18 +234,10 @@ def output_schema(cfg: SeriesConfig) -> str:
 
 def output_frame(key: dict, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
                  lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, status) -> pd.DataFrame:
-    """Output rows of one series (pandas), in the column order of :func:`output_schema`."""
-    out = pd.DataFrame({k: [v] * len(index) for k, v in key.items()})
-    out["TimeGenerated"] = pd.to_datetime(index.astype(np.int64) * bin_seconds, unit="s", utc=True)
-    out["ActualUsage"] = actual
-    out["PredictedUsage"] = predicted
-    out["LowerBound"] = lower
-    out["UpperBound"] = upper
-    out["Residual"] = actual - predicted
-    out["AnomalyScore"] = score
-    out["Anomalies"] = np.asarray(flags, dtype=np.int32)
-    out["SeriesStatus"] = status
-    return out
+    """Output rows of one series: :func:`output_frames` for a batch of one."""
+    one = lambda v: np.asarray(v, dtype=float)[None, :]  # noqa: E731
+    return output_frames(pd.DataFrame([key]), index, bin_seconds, one(actual), one(predicted), one(lower),
+                         one(upper), one(score), np.asarray(flags)[None, :], status)
 
 
 def output_frames(keys: pd.DataFrame, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
