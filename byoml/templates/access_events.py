@@ -75,16 +75,39 @@ def access_events(events, cfg: AccessMappingConfig):
     )
 
 
-def pair_summary(access):
-    """Per (tenant, user, resource): events, active days, first and last access."""
+def daily_summary(access):
+    """Per (tenant, user, resource, UTC ``Day``): events, first and last access.
+
+    The grain a fit needs (active days, user-days): one shuffle of the events, and
+    everything after it works on these far fewer rows.
+    """
     from pyspark.sql import functions as F
 
-    return access.groupBy("TenantId", "UserKey", "ResourceKey").agg(
+    return access.groupBy("TenantId", "UserKey", "ResourceKey", F.to_date("TimeGenerated").alias("Day")).agg(
         F.count(F.lit(1)).alias("AccessCount"),
-        F.count_distinct(F.to_date("TimeGenerated")).alias("ActiveDays"),
         F.min("TimeGenerated").alias("FirstSeen"),
         F.max("TimeGenerated").alias("LastSeen"),
         F.min("Computer").alias("Computer"),
         F.min("ShareName").alias("ShareName"),
         F.min("Resource").alias("Resource"),
     )
+
+
+def pairs_from_daily(daily):
+    """Per (tenant, user, resource), from :func:`daily_summary` rows: events, active days, first and last access."""
+    from pyspark.sql import functions as F
+
+    return daily.groupBy("TenantId", "UserKey", "ResourceKey").agg(
+        F.sum("AccessCount").alias("AccessCount"),
+        F.count(F.lit(1)).alias("ActiveDays"),
+        F.min("FirstSeen").alias("FirstSeen"),
+        F.max("LastSeen").alias("LastSeen"),
+        F.min("Computer").alias("Computer"),
+        F.min("ShareName").alias("ShareName"),
+        F.min("Resource").alias("Resource"),
+    )
+
+
+def pair_summary(access):
+    """Per (tenant, user, resource): events, active days, first and last access."""
+    return pairs_from_daily(daily_summary(access))

@@ -48,7 +48,7 @@ from ..errors import ConfigError, EmptyWindowError
 from ..spark import materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .vectors import Vectors
-from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
+from .access_events import AccessMappingConfig, access_events, daily_summary, mapping_columns, pair_summary, pairs_from_daily
 from .base import Model, RunInfo, Template
 
 STRENGTHS = ("events_per_day", "active_days", "log_events", "binary")
@@ -163,12 +163,13 @@ class ResourceAccessModel(Model):
             .when(F.col("known_item"), F.lit("new_user"))
             .otherwise(F.lit("new_user_new_resource"))
         )
-        pairs = pairs.withColumn("ScoringPath", path).withColumn(
+        # computed once: the affinities below join it several times
+        pairs = materialize(pairs.withColumn("ScoringPath", path).withColumn(
             "cal_path",
             F.when(F.col("ScoringPath").isin("known_pair", "new_pair"), F.lit("history"))
             .when(F.col("ScoringPath") == "new_resource", F.lit("new_resource"))
             .otherwise(F.lit("new_user")),
-        )
+        ))
 
         # known users: nearest resource of their history
         history = t["history"].select("TenantId", "UserKey", F.col("ResourceKey").alias("h_key")).join(
@@ -273,14 +274,13 @@ class AnomalousResourceAccess(Template):
         cfg: ResourceAccessConfig = self.config
         rank = cfg.rank
         v = Vectors(rank)
-        pairs = (
-            pair_summary(prepared)
-            .withColumn("strength", _strength(cfg))
-            .withColumn("ComputerKey", F.lower("Computer"))
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        if pairs.isEmpty():
+        # one shuffle of the events to (user, resource, day); the fit works on these rows only
+        daily = materialize(daily_summary(prepared))
+        if daily.isEmpty():
             raise EmptyWindowError(f"{self.name}: no access events in the training window {window}")
+        pairs = materialize(
+            pairs_from_daily(daily).withColumn("strength", _strength(cfg)).withColumn("ComputerKey", F.lower("Computer"))
+        )
 
         # dense integer ids, tenant-separated (distinct users/resources only, never the events)
         users = pairs.select("TenantId", "UserKey").distinct().withColumn(
@@ -350,9 +350,8 @@ class AnomalousResourceAccess(Template):
         tables = {"items": items_out, "servers": servers, "tenants": tenants, "users": users_out, "history": history}
         tables = {name: materialize(df) for name, df in tables.items()}
         item_vecs.unpersist()
-        pairs.unpersist()
         tables["calibration"] = materialize(self._calibrate(
-            prepared, tables["history"], tables["items"], tables["servers"], tables["tenants"]))
+            daily, tables["history"], tables["items"], tables["servers"], tables["tenants"]))
         model = ResourceAccessModel(
             self,
             tables=tables,
@@ -361,8 +360,11 @@ class AnomalousResourceAccess(Template):
         )
         return model
 
-    def _calibrate(self, prepared, history, item_vecs, server_sums, tenants):
-        """Mean and std of each path's affinity on normal training behaviour, per tenant."""
+    def _calibrate(self, daily, history, item_vecs, server_sums, tenants):
+        """Mean and std of each path's affinity on normal training behaviour, per tenant.
+
+        ``daily`` holds the training accesses per (user, resource, day) (:func:`daily_summary`).
+        """
         from pyspark.sql import functions as F
 
         cfg: ResourceAccessConfig = self.config
@@ -389,17 +391,17 @@ class AnomalousResourceAccess(Template):
             .select("TenantId", F.lit("new_resource").alias("path"), "a", F.lit(1.0).alias("cw"))
         )
         # each training user-day scored as if the user were new that day
-        days = prepared.select("TenantId", "UserKey", F.to_date("TimeGenerated").alias("day"), "ResourceKey").distinct().join(
+        days = daily.select("TenantId", "UserKey", F.col("Day").alias("day"), "ResourceKey").join(
             vecs, ["TenantId", "ResourceKey"])
         day_total = days.count()
         if day_total > cfg.calibration_pairs:
             days = days.sample(fraction=cfg.calibration_pairs / day_total, seed=cfg.seed)
-        days = days.withColumn("w", F.lit(1.0) - F.col("popularity"))
+        days = materialize(days.withColumn("w", F.lit(1.0) - F.col("popularity")))
         day_sums = v.grouped_sum(days.withColumn("wv", v.lincomb([(F.col("w"), "vec")])),
                                  ["TenantId", "UserKey", "day"], "wv", "ctx_sum").join(
             days.groupBy("TenantId", "UserKey", "day").agg(F.sum("w").alias("ctx_n"), F.count(F.lit(1)).alias("day_n")),
             ["TenantId", "UserKey", "day"])
-        user_pairs = (
+        user_pairs = materialize(
             days.join(day_sums, ["TenantId", "UserKey", "day"]).join(tenants.select("TenantId", "mean_dir"), "TenantId")
             .withColumn("ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "vec"), (cfg.context_prior, "mean_dir")]))
             .select("TenantId", "UserKey", "day",
@@ -424,7 +426,7 @@ class AnomalousResourceAccess(Template):
         # every tenant gets every path: a path without normal examples borrows the tenant's
         # history path, and a tenant without any falls back to a wide default
         grid = tenants.select("TenantId").crossJoin(
-            prepared.sparkSession.createDataFrame([(p,) for p in PATHS], "path string"))
+            daily.sparkSession.createDataFrame([(p,) for p in PATHS], "path string"))
         fallback = stats.filter(F.col("path") == "history").select(
             "TenantId", F.col("mean").alias("fb_mean"), F.col("std").alias("fb_std"))
         return grid.join(stats, ["TenantId", "path"], "left").join(fallback, "TenantId", "left").select(

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict
 
 from .._version import __version__
@@ -31,6 +32,7 @@ from .base import Model, Template
 POINTER = "CURRENT"
 METADATA = "metadata.json"
 STATE = "state.json"
+WRITE_THREADS = 4
 
 
 def _major(version: str) -> str:
@@ -54,12 +56,16 @@ def save_model(model: Model, model_dir: str) -> str:
     version_id = f"m-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     staging = os.path.join(model_dir, f".staging-{version_id}")
     os.makedirs(os.path.join(staging, "tables"))
-    row_counts: Dict[str, int] = {}
     try:
-        for name, table in model.tables.items():
-            path = os.path.join(staging, "tables", name)
-            table.write.mode("overwrite").parquet(to_spark_path(path))
-            row_counts[name] = model.tables[name].sparkSession.read.parquet(to_spark_path(path)).count()
+        def write(name: str) -> int:
+            path = to_spark_path(os.path.join(staging, "tables", name))
+            table = model.tables[name]
+            table.write.mode("overwrite").parquet(path)
+            return table.sparkSession.read.parquet(path).count()
+
+        # small tables: their jobs are mostly fixed overhead, so they run side by side
+        with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+            row_counts = dict(zip(model.tables, pool.map(write, list(model.tables))))
         metadata = dict(model.metadata)
         metadata.update(
             {
