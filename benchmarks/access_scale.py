@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -89,6 +90,8 @@ def child_byoml(export: str, work: str) -> dict:
     with open(os.path.join(export, "labels.json")) as fh:
         labels = json.load(fh)
     model, sink = os.path.join(work, "model"), os.path.join(work, "sink")
+    for folder in (model, sink):  # a sink keeps earlier runs' rows: start clean
+        shutil.rmtree(folder, ignore_errors=True)
     tr = train("anomalous-resource-access", export, model, end=labels["train_window"]["end"], spark=spark)
     sc = score("anomalous-resource-access", export, model, sink, start=labels["score_window"]["start"],
                end=labels["score_window"]["end"], emit="all", spark=spark)
@@ -136,7 +139,11 @@ def child_byo_ml(export: str, work: str) -> dict:
     train_pred = model.transform(ratings)
     stats = train_pred.groupBy("TenantId").agg(F.mean("prediction").alias("mu"), F.stddev("prediction").alias("sd"))
     pairs = test.groupBy("TenantId", "Account", "res").count().join(users, ["TenantId", "Account"], "left").join(items, ["TenantId", "res"], "left")
-    scored = model.transform(pairs).join(stats, "TenantId", "left").withColumn("score", -(F.col("prediction") - F.col("mu")) / F.col("sd"))
+    # the recipe has no fallback: a new user or resource gets a null score (Spark 4 ALS refuses null ids)
+    known = F.col("uid").isNotNull() & F.col("iid").isNotNull()
+    predicted = model.transform(pairs.filter(known)).unionByName(
+        pairs.filter(~known).withColumn("prediction", F.lit(None).cast("float")))
+    scored = predicted.join(stats, "TenantId", "left").withColumn("score", -(F.col("prediction") - F.col("mu")) / F.col("sd"))
     result = scored.agg(F.count(F.lit(1)).alias("pairs"), F.sum(F.col("score").isNull().cast("int")).alias("null_scores")).first()
     t4 = time.perf_counter()
     return {"stages": {"spark start": t1 - t0, "read + features": t2 - t1, "ALS fit": t3 - t2, "score": t4 - t3},

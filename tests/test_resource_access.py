@@ -101,7 +101,20 @@ def test_tenants_are_scored_separately(spark, access_sample, tmp_path):
     ({"strength": "loud"}, "strength must be one of"),
     ({"rank": 1}, "rank must be"),
     ({"event_ids": []}, "event_ids must list"),
+    ({"als_blocks": -1}, "als_blocks must be"),
 ])
 def test_config_checks(options, message):
     with pytest.raises(ConfigError, match=message):
         get_template(TEMPLATE, options)
+
+
+@pytest.mark.parametrize("partitions,blocks", [("4", 2), ("1", 1), ("200", 10)])
+def test_als_blocks_follow_the_shuffle_partitions(spark, partitions, blocks):
+    from byoml.templates.resource_access import _auto_blocks
+
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", partitions)
+    try:
+        assert _auto_blocks(spark) == blocks
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", before)

