@@ -366,7 +366,7 @@ class AnomalousResourceAccess(Template):
         tables = {name: materialize(df) for name, df in tables.items()}
         item_vecs.unpersist()
         tables["calibration"] = materialize(self._calibrate(
-            daily, tables["history"], tables["items"], tables["servers"], tables["tenants"]))
+            daily, tables["history"], tables["items"], tables["servers"], tables["tenants"], int(counts["pairs"])))
         model = ResourceAccessModel(
             self,
             tables=tables,
@@ -375,10 +375,11 @@ class AnomalousResourceAccess(Template):
         )
         return model
 
-    def _calibrate(self, daily, history, item_vecs, server_sums, tenants):
+    def _calibrate(self, daily, history, item_vecs, server_sums, tenants, n_pairs: int):
         """Mean and std of each path's affinity on normal training behaviour, per tenant.
 
-        ``daily`` holds the training accesses per (user, resource, day) (:func:`daily_summary`).
+        ``daily`` holds the training accesses per (user, resource, day) (:func:`daily_summary`);
+        ``n_pairs`` is the number of training pairs (every one has a vector).
         """
         from pyspark.sql import functions as F
 
@@ -386,9 +387,8 @@ class AnomalousResourceAccess(Template):
         v = Vectors(cfg.rank)
         vecs = item_vecs.select("TenantId", "ResourceKey", "vec", "popularity", "ComputerKey")
         target = history.select(*KEYS).join(vecs, ["TenantId", "ResourceKey"])
-        total = target.count()
-        if total > cfg.calibration_pairs:
-            target = target.sample(fraction=cfg.calibration_pairs / total, seed=cfg.seed)
+        if n_pairs > cfg.calibration_pairs:
+            target = target.sample(fraction=cfg.calibration_pairs / n_pairs, seed=cfg.seed)
         others = history.select("TenantId", "UserKey", F.col("ResourceKey").alias("h_key")).join(
             vecs.select("TenantId", F.col("ResourceKey").alias("h_key"), F.col("vec").alias("h_vec")), ["TenantId", "h_key"])
         # the user's other resources (leave one out)
@@ -408,7 +408,7 @@ class AnomalousResourceAccess(Template):
         # each training user-day scored as if the user were new that day
         days = daily.select("TenantId", "UserKey", F.col("Day").alias("day"), "ResourceKey").join(
             vecs, ["TenantId", "ResourceKey"])
-        day_total = days.count()
+        day_total = daily.count()  # materialized: a cheap count; every training resource has a vector
         if day_total > cfg.calibration_pairs:
             days = days.sample(fraction=cfg.calibration_pairs / day_total, seed=cfg.seed)
         days = materialize(days.withColumn("w", F.lit(1.0) - F.col("popularity")))
