@@ -64,7 +64,8 @@ class UsageRegressionConfig(sf.SeriesConfig):
     folds of ``TimeSeriesSplit``. ``fences``: recent, widest or trained (see the module).
     ``fence_window``: residual history of the recent fences ("0": trained fences only);
     ``fence_cycle`` / ``fence_width``: recent fences per phase of this cycle, from residuals
-    within ``fence_width`` bins of the phase ("0": one fence for all bins).
+    within ``fence_width`` bins of the phase ("0": one fence for all bins). ``fence_floor``: the
+    recent fences' quantile spread is at least this share of the trained one (0: no floor).
     ``ridge_alpha``, ``hgb_max_iter``: candidate settings.
     """
 
@@ -76,6 +77,7 @@ class UsageRegressionConfig(sf.SeriesConfig):
     fence_window: str = "9d"
     fence_cycle: str = "1d"
     fence_width: int = 2
+    fence_floor: float = 0.5
     seed: int = 0
 
     def validate(self) -> None:
@@ -90,6 +92,8 @@ class UsageRegressionConfig(sf.SeriesConfig):
         self.bins(self.fence_cycle, "fence_cycle")
         if self.fence_width < 0:
             raise ConfigError("fence_width must be >= 0")
+        if self.fence_floor < 0:
+            raise ConfigError("fence_floor must be >= 0")
 
 
 SERIES_SCHEMA_TAIL = "status string, n_bins long, first_bin long, transform string, offset double, center double, spread double"
@@ -280,6 +284,11 @@ class UsageRegression(Template):
         if fence_bins > 0 and cfg.fences != "trained":  # quantiles of the residuals in the fence window before each day
             q_lo, q_hi = recent_quantiles(resid, index, scored, refit, fence_bins, tuple(cfg.quantiles), min_count=refit,
                                           cycle=cfg.bins(cfg.fence_cycle, "fence_cycle"), width=cfg.fence_width)
+            if cfg.fence_floor > 0:  # at least fence_floor x the trained spread, around their own middle
+                floor = cfg.fence_floor * (trained[1] - trained[0])
+                narrow = q_hi - q_lo < floor
+                mid = (q_lo + q_hi) / 2.0
+                q_lo, q_hi = np.where(narrow, mid - floor / 2.0, q_lo), np.where(narrow, mid + floor / 2.0, q_hi)
             if cfg.fences == "widest":
                 q_lo, q_hi = np.fmin(q_lo, trained[0]), np.fmax(q_hi, trained[1])
             else:  # until the window holds enough residuals, the trained fences
