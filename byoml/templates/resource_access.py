@@ -1,7 +1,8 @@
 """Template ``anomalous-resource-access``: which file-share accesses were out of character?
 
 Trains on SecurityEvent 5140 and scores every (tenant, user, resource) pair of the
-scoring window. How it works, and why (figures in ``benchmarks/access_quality.py``):
+scoring window. How it works, and why (quality is held by ``tests/test_resource_access.py``,
+speed is measured by ``benchmarks/access_scale.py``):
 
 1. **Strength.** Per (tenant, user, resource) over the training window: events per
    active day, as in Sentinel BYO-ML (it measured better than active days, log events
