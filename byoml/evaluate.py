@@ -106,17 +106,17 @@ def resource_access_metrics(scores: pd.DataFrame, labels: dict) -> Dict[str, Any
     subset = merged[(novel & (merged["label"] == 1)) | (merged["label"] == 0)]
     out["roc_auc_novel_anomalies_vs_normal"] = _auc(subset["label"].to_numpy(dtype=int), subset["AnomalyScore"].to_numpy(dtype=float))
     if "IsAnomaly" in merged:
-        flagged = merged["IsAnomaly"].fillna(False).astype(bool)
+        flagged = merged["IsAnomaly"].eq(True)
         tp = int((flagged & (merged["label"] == 1)).sum())
         out["flagged"] = int(flagged.sum())
         out["flag_precision"] = tp / int(flagged.sum()) if flagged.any() else None
         out["flag_recall"] = tp / k if k else None
         new_user_normal = merged[merged["user_new"] & (merged["label"] == 0)]
         out["new_user_normal_flag_rate"] = (
-            float(new_user_normal["IsAnomaly"].fillna(False).astype(bool).mean()) if len(new_user_normal) else None
+            float(new_user_normal["IsAnomaly"].eq(True).mean()) if len(new_user_normal) else None
         )
         normal = merged[merged["label"] == 0]
-        out["normal_flag_rate"] = float(normal["IsAnomaly"].fillna(False).astype(bool).mean()) if len(normal) else None
+        out["normal_flag_rate"] = float(normal["IsAnomaly"].eq(True).mean()) if len(normal) else None
     by_kind = {}
     for kind, grp in merged[merged["label"] == 1].groupby("kind"):
         normal_scores = merged.loc[merged["label"] == 0, "AnomalyScore"].to_numpy()
