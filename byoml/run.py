@@ -80,10 +80,31 @@ def resolve_score_window(source: ExportSource, table: str, start: Optional[str],
     return _day_window(latest)
 
 
-def _read(summary: RunSummary, source: ExportSource, template: Template, window: TimeWindow, spark, quarantine_dir: str):
+def _read_prepared(summary: RunSummary, source: ExportSource, template: Template, window: TimeWindow, spark,
+                   quarantine_dir: str):
+    """Read, prepare and summarize the window in one pass over the files.
+
+    Returns the template's summarized input (computed and kept), the prepared events'
+    count and time bounds, and the read's counts. Only the summary is stored, never the parsed records.
+    """
+    from pyspark.sql import functions as F
+
+    from .sources.reader import ObservedCounts
+
+    events = []
+
+    def build(records):
+        prepared = ObservedCounts(template.prepare(records), "byoml_events", [
+            F.count(F.lit(1)).alias("events"),
+            F.min("TimeGenerated").alias("first"),
+            F.max("TimeGenerated").alias("last"),
+        ])
+        events[:] = [prepared]
+        return template.summarize(prepared.df)
+
     with summary.stage("read", spark):
         result = source.read(
-            spark, template.input_table, window, template.columns(), template.required_columns()
+            spark, template.input_table, window, template.columns(), template.required_columns(), build=build
         )
         s = result.stats
         summary.add_counts(
@@ -101,30 +122,20 @@ def _read(summary: RunSummary, source: ExportSource, template: Template, window:
         if written:
             summary.outputs["quarantine"] = quarantine_dir
         result.check()
-    return result
+        counted = events[0].get()
+        summary.add_counts(events=int(counted["events"] or 0))
+    if not counted["events"]:
+        raise EmptyWindowError(
+            f"{s.rows} {template.input_table} rows were read, but none is an input of template "
+            f"{template.name} (check its filters, e.g. event_ids, in the config)"
+        )
+    return result.df, counted, s
 
 
 def _spark_path(path: str) -> str:
     from .sources.local import to_spark_path
 
     return to_spark_path(path)
-
-
-def _prepare(summary: RunSummary, template: Template, result, spark):
-    from pyspark import StorageLevel
-
-    with summary.stage("prepare", spark):
-        prepared = template.prepare(result.df).persist(StorageLevel.MEMORY_AND_DISK)
-        events = prepared.count()
-        summary.add_counts(events=events)
-    result.close()
-    if events == 0:
-        prepared.unpersist()
-        raise EmptyWindowError(
-            f"{result.stats.rows} {template.input_table} rows were read, but none is an input of template "
-            f"{template.name} (check its filters, e.g. event_ids, in the config)"
-        )
-    return prepared
 
 
 def train(
@@ -144,34 +155,28 @@ def train(
     run_id = str(uuid.uuid4())
     summary = RunSummary("train", tpl.name, run_id=run_id, source=src.describe(), window=str(window))
     spark = _spark(spark)
-    result = _read(summary, src, tpl, window, spark, os.path.join(model_dir, "_quarantine", run_id, tpl.input_table))
-    prepared = _prepare(summary, tpl, result, spark)
-    try:
-        from pyspark.sql import functions as F
-
-        bounds = prepared.agg(F.min("TimeGenerated").alias("lo"), F.max("TimeGenerated").alias("hi")).first()
-        with summary.stage("fit", spark):
-            model = tpl.fit(prepared, window)
-        model.metadata.update(
-            {
-                "training_window": window.to_dict(),
-                "observed_window": {
-                    "start": format_time(bounds["lo"].replace(tzinfo=UTC)) if bounds["lo"] else None,
-                    "end": format_time(bounds["hi"].replace(tzinfo=UTC)) if bounds["hi"] else None,
-                },
-                "source": src.describe(),
-                "table": tpl.input_table,
-                "read": result.stats.to_dict(),
-                "events": summary.counts.get("events", 0),
-                "train_run_id": run_id,
-            }
-        )
-        with summary.stage("save", spark):
-            save_model(model, model_dir)
-        summary.counts.update({k: v for k, v in model.metadata.get("counts", {}).items() if isinstance(v, int)})
-        summary.outputs["model"] = f"{model_dir} ({model.version})"
-    finally:
-        prepared.unpersist()
+    prepared, bounds, read_stats = _read_prepared(
+        summary, src, tpl, window, spark, os.path.join(model_dir, "_quarantine", run_id, tpl.input_table))
+    with summary.stage("fit", spark):
+        model = tpl.fit(prepared, window)
+    model.metadata.update(
+        {
+            "training_window": window.to_dict(),
+            "observed_window": {
+                "start": format_time(bounds["first"].replace(tzinfo=UTC)) if bounds["first"] else None,
+                "end": format_time(bounds["last"].replace(tzinfo=UTC)) if bounds["last"] else None,
+            },
+            "source": src.describe(),
+            "table": tpl.input_table,
+            "read": read_stats.to_dict(),
+            "events": summary.counts.get("events", 0),
+            "train_run_id": run_id,
+        }
+    )
+    with summary.stage("save", spark):
+        save_model(model, model_dir)
+    summary.counts.update({k: v for k, v in model.metadata.get("counts", {}).items() if isinstance(v, int)})
+    summary.outputs["model"] = f"{model_dir} ({model.version})"
     return summary
 
 
@@ -223,8 +228,7 @@ def score(
     read_window = window.extended_back(tpl.score_lookback)
     quarantine = quarantine_dir or _quarantine_dir(snk, run_id, tpl.input_table)
     try:
-        result = _read(summary, src, tpl, read_window, spark, quarantine)
-        prepared = _prepare(summary, tpl, result, spark)
+        prepared, _, _ = _read_prepared(summary, src, tpl, read_window, spark, quarantine)
     except EmptyWindowError:
         if increment:
             src.commit()  # the new data holds nothing to score: do not read it again
@@ -260,7 +264,6 @@ def score(
                 info = write_report(report, scored, flag, tpl, summary, model_version=model.version)
             summary.outputs["report"] = info.path
     finally:
-        prepared.unpersist()
         if scored is not None:
             scored.unpersist()
     return summary

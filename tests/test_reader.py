@@ -97,6 +97,32 @@ def test_window_prunes_folders_without_listing_the_tree(tmp_path):
     assert not any("d=02" in p or "d=04" in p for p in fs.listed)
 
 
+def test_folders_read_whole_only_when_they_hold_exactly_the_selected_files(spark, tmp_path):
+    # 2026-11-02 10:00 .. 2026-11-04 09:00, one record per hour
+    records = [sec_event(i, T0 + dt.timedelta(hours=i)) for i in range(48)]
+    write(tmp_path, records)
+    day3 = next((tmp_path / "am-securityevent").glob("**/y=2026/m=11/d=03"))
+    (day3 / "h=05" / "m=00" / "notes.txt").write_text("not an export file\n")
+    src = LocalExportSource(str(tmp_path))
+    window = TimeWindow.parse("2026-11-02T12:00:00Z", "2026-11-04T00:00:00Z")
+    files, report = src.list_files("SecurityEvent", window)
+    paths = [p.split("/y=2026/m=11/")[1] for p in src.read_paths(files, report)]
+    # day 2 starts before the window: its hours (12..23) are read as folders; day 3 holds a
+    # stray file, so its other hours are folders and the stray file's minute folder is read file by file
+    assert paths[:12] == [f"d=02/h={h:02d}" for h in range(12, 24)]
+    assert "d=03/h=05/m=00/PT05M.json" in paths and "d=03/h=04" in paths and "d=03/h=06" in paths
+    assert not any(p == "d=03" or p.startswith("d=04") for p in paths)
+    full = src.read_paths(files, report)
+    assert len(full) == 12 + 24
+    result = src.read(spark, "SecurityEvent", window)
+    assert (result.stats.records, result.stats.rows) == (36, 36)
+    assert result.df.count() == 36
+    # a window covering whole days reads one folder per day
+    (day3 / "h=05" / "m=00" / "notes.txt").unlink()
+    files, report = src.list_files("SecurityEvent", TimeWindow.parse("2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"))
+    assert [p.split("/m=11/")[1] for p in src.read_paths(files, report)] == ["d=03"]
+
+
 def test_exact_time_filter_fraction_digits_and_late_records(spark, tmp_path):
     folder = tmp_path / "am-securityevent" / "WorkspaceResourceId=" / "x" / "y=2026" / "m=11" / "d=02"
     stamps = {

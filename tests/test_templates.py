@@ -31,7 +31,7 @@ def _prepared(spark, template, root, window: TimeWindow):
     result = LocalExportSource(str(root)).read(
         spark, template.input_table, read_window, template.columns(), template.required_columns())
     result.check()
-    return template.prepare(result.df)
+    return template.summarize(template.prepare(result.df))
 
 
 def _windows(labels):

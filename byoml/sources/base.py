@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..errors import EmptyWindowError, SourceError
 from ..timewindow import TimeWindow
@@ -38,6 +38,10 @@ class ExportSource(ABC):
     def spark_paths(self, files: Sequence[ExportFile]) -> List[str]:
         """Paths Spark can read for ``files`` (a remote source stages them first)."""
         return [f.path for f in files]
+
+    def read_paths(self, files: Sequence[ExportFile], report: WalkReport) -> List[str]:
+        """What Spark is given to read ``files``: files, or folders that hold exactly them."""
+        return self.spark_paths(files)
 
     def stage_piece(self, piece: Piece) -> Tuple[Optional[str], int]:
         """Make bytes ``[offset, end)`` of ``piece`` readable by Spark.
@@ -142,8 +146,12 @@ class ExportSource(ABC):
         window: TimeWindow,
         columns: Optional[Sequence[str]] = None,
         required: Sequence[str] = (),
+        build: Optional[Callable] = None,
     ) -> ReadResult:
         """Read ``table`` for ``window`` into a :class:`ReadResult` (see :mod:`byoml.sources.reader`).
+
+        ``build`` turns the clean records into the frame the result keeps (default: the records),
+        computed in the same pass as the read.
 
         With a pinned increment only its bytes are read, plus (whole) the files of any history
         ``window`` reaches back before it (a template's scoring lookback).
@@ -162,7 +170,7 @@ class ExportSource(ABC):
                 size += sum(f.size for f in history)
                 skipped = list(report.skipped)
             stats = ReadStats(table=table, files=files_read, bytes=size, layout=layout, skipped_folders=skipped)
-            return read_export_files(spark, paths, table, window, columns, required, stats)
+            return read_export_files(spark, paths, table, window, columns, required, stats, build)
         files, report = self.list_files(table, window)
         stats = ReadStats(
             table=table,
@@ -176,4 +184,4 @@ class ExportSource(ABC):
                 f"no export files of table {table} in {window} under {self.describe()}; "
                 "check --source, --start and --end"
             )
-        return read_export_files(spark, self.spark_paths(files), table, window, columns, required, stats)
+        return read_export_files(spark, self.read_paths(files, report), table, window, columns, required, stats, build)

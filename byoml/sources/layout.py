@@ -17,7 +17,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional, Protocol, Sequence, Tuple
+from typing import Iterator, List, Optional, Protocol, Sequence, Set, Tuple
 
 from ..timewindow import UTC, TimeWindow
 
@@ -57,10 +57,13 @@ class ExportFile:
 
 @dataclass
 class WalkReport:
-    """What a walk saw besides the files: folders it could not interpret."""
+    """What a walk saw besides the files: folders it could not interpret, and folders
+    (``partial``) holding anything that was not selected (other times, other files): every
+    folder of the layout that is not partial holds exactly the files the walk yielded."""
 
     skipped: List[str] = field(default_factory=list)
     flat: bool = False
+    partial: Set[str] = field(default_factory=set)
 
 
 def container_name(table: str) -> str:
@@ -145,20 +148,29 @@ def iter_time_folder_files(
         key = _LEVELS[level][0]
         entries = fs.list_dir(path)
         children: List[Tuple[int, Entry]] = []
+        complete = True
         for entry in entries:
             if not entry.is_dir:
+                complete = False
                 continue
             value = _parse_level(entry.name, key)
             if value is None or not _valid(parts + (value,)):
                 report.skipped.append(fs.join(path, entry.name))
+                complete = False
                 continue
             children.append((value, entry))
         children.sort(key=lambda item: item[0])
         if level < 4:
             for value, entry in children:
                 lo, hi = _level_range(parts + (value,))
+                child = fs.join(path, entry.name)
                 if window.overlaps(lo, hi):
-                    yield from walk(fs.join(path, entry.name), parts + (value,))
+                    yield from walk(child, parts + (value,))
+                    complete = complete and child not in report.partial
+                else:
+                    complete = False
+            if not complete:
+                report.partial.add(path)
             return
         # Minute level: a folder spans until the next sibling (5 min) or the end of the hour (PT1H).
         hour_lo, hour_hi = _level_range(parts)
@@ -166,11 +178,18 @@ def iter_time_folder_files(
             lo = hour_lo + dt.timedelta(minutes=minute)
             hi = hour_lo + dt.timedelta(minutes=children[index + 1][0]) if index + 1 < len(children) else hour_hi
             if not window.overlaps(lo, hi):
+                complete = False
                 continue
             folder = fs.join(path, entry.name)
             for item in sorted(fs.list_dir(folder), key=lambda e: e.name):
                 if not item.is_dir and item.name.lower().endswith(".json"):
                     yield ExportFile(fs.join(folder, item.name), lo, item.size, item.etag)
+                # a folder read whole must hold only what was selected, named as Spark lists it
+                if item.is_dir or not item.name.endswith(".json") or item.name.startswith(("_", ".")):
+                    report.partial.add(folder)
+                    complete = False
+        if not complete:
+            report.partial.add(path)
 
     yield from walk(root, ())
 

@@ -106,6 +106,26 @@ class LocalExportSource(ExportSource):
     def spark_paths(self, files: Sequence[ExportFile]) -> List[str]:
         return [to_spark_path(f.path) for f in files]
 
+    def read_paths(self, files: Sequence[ExportFile], report: WalkReport) -> List[str]:
+        """Whole day, hour or minute folders where the walk selected all they hold, else files.
+
+        Spark lists a few folders much faster than it checks thousands of single files
+        (a month of 5-minute exports: 30 day folders instead of 8,640 files).
+        """
+        if report.flat:
+            return self.spark_paths(files)
+        paths: List[str] = []
+        seen = set()
+        for f in files:
+            minute = os.path.dirname(f.path)
+            hour = os.path.dirname(minute)
+            day = os.path.dirname(hour)
+            pick = next((folder for folder in (day, hour, minute) if folder not in report.partial), f.path)
+            if pick not in seen:
+                seen.add(pick)
+                paths.append(pick)
+        return [to_spark_path(p) for p in paths]
+
     def stage_piece(self, piece: Piece) -> Tuple[Optional[str], int]:
         """A whole file is read in place; a range (bytes appended since the last run) is copied out."""
         size = os.path.getsize(piece.path)

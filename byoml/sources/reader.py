@@ -4,7 +4,7 @@ The path of a record through the reader:
 
 1. ``spark.read.text`` of the listed files, one row per line (blank lines skipped);
 2. ``{"records":[...]}`` bodies are unwrapped into one row per record;
-3. every declared column is pulled out as text with ``from_json`` and converted
+3. every declared column is pulled out as text with ``json_tuple`` and converted
    with ``try_cast``. A line that is not a JSON object is *malformed*; a value that
    does not fit its column type is a *schema error*. Both go to the quarantine
    with the file and a reason, and are counted;
@@ -17,17 +17,19 @@ The path of a record through the reader:
    the whole read dedupes on content, so distinct records are never merged. Of records
    with the same id, the one with the smallest content hash is kept (deterministic).
 
-The parsed rows are persisted once, so counting and training do not parse twice.
+The files are parsed once: counting, deduplication and the quarantine come from one grouped
+shuffle whose result is persisted (see the end of :func:`read_export_files`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import EmptyWindowError, MissingColumnError, SchemaError
-from ..spark import timestamp_literal
+from ..spark import materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .schemas import SUPPORTED_TYPES, TABLE_REQUIRED, declared_schema
 
@@ -37,6 +39,7 @@ OK, MALFORMED, SCHEMA_ERROR, OTHER_TABLE, OUT_OF_WINDOW = 0, 1, 2, 3, 4
 _CORRUPT = "_corrupt_record"
 _WRAPPER_PATTERN = r'^\s*\{\s*"records"\s*:'
 _REASON_SAMPLE_CHARS = 60
+_OBSERVATION_IDS = itertools.count()
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 EOI_COLLISION_TOLERANCE = 0.01  # share of EventOriginIds allowed to carry different records
 EOI_COLLISION_FLOOR = 10  # ... and at least this many, so a few re-ingested events never flip the mode
@@ -74,14 +77,12 @@ class ReadStats:
 class ReadResult:
     """The clean DataFrame of a read, its counts, and its quarantined records."""
 
-    def __init__(self, df, stats: ReadStats, parsed, schema: Mapping[str, str], window: TimeWindow,
-                 cached: Sequence = ()) -> None:
+    def __init__(self, df, stats: ReadStats, quarantine, schema: Mapping[str, str], window: TimeWindow) -> None:
         self.df = df
         self.stats = stats
         self.schema = dict(schema)
         self.window = window
-        self._parsed = parsed
-        self._cached = list(cached)
+        self._quarantine = quarantine  # quarantined rows, parsed again from the files that hold them
 
     def check(self) -> None:
         """Raise when the window holds no usable record or a required column is absent.
@@ -105,7 +106,9 @@ class ReadResult:
         """Quarantined records: ``File``, ``Reason``, ``Record`` (the raw text)."""
         from pyspark.sql import functions as F
 
-        return self._parsed.filter(F.col("_status").isin(MALFORMED, SCHEMA_ERROR)).select(
+        if self._quarantine is None:
+            return self.df.sparkSession.createDataFrame([], "File string, Reason string, Record string")
+        return self._quarantine.select(
             F.col("_file").alias("File"), F.col("_reason").alias("Reason"), F.col("_raw").alias("Record")
         )
 
@@ -117,12 +120,9 @@ class ReadResult:
         return path
 
     def close(self) -> None:
-        if self._parsed is not None:
-            self._parsed.unpersist()
-            self._parsed = None
-        for df in self._cached:
-            df.unpersist()
-        self._cached = []
+        """Drop the references to the computed read (Spark frees its blocks once unreferenced)."""
+        self.df = None
+        self._quarantine = None
 
 
 def _type_columns(schema: Mapping[str, str], columns: Optional[Sequence[str]]) -> Dict[str, str]:
@@ -150,7 +150,7 @@ def infer_schema(spark, paths: Sequence[str]) -> Dict[str, str]:
     """
     from pyspark.sql import types as T
 
-    inferred = spark.read.option("mode", "PERMISSIVE").json(list(paths)).schema
+    inferred = spark.read.option("mode", "PERMISSIVE").option("recursiveFileLookup", "true").json(list(paths)).schema
     fields = {f.name: f.dataType for f in inferred.fields if f.name != _CORRUPT}
     records = fields.pop("records", None)
     if isinstance(records, T.ArrayType) and isinstance(records.elementType, T.StructType):
@@ -180,46 +180,48 @@ def _fill_status_counts(stats: ReadStats, counts, required: Sequence[str]) -> No
     stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}
 
 
-def read_export_files(
-    spark,
-    paths: Sequence[str],
-    table: str,
-    window: TimeWindow,
-    columns: Optional[Sequence[str]] = None,
-    required: Sequence[str] = (),
-    stats: Optional[ReadStats] = None,
-) -> ReadResult:
-    """Read export files of ``table`` into a clean DataFrame for ``window``.
+class ObservedCounts:
+    """Named aggregates of a frame, taken while a later action computes it (no pass of its own).
 
-    ``columns`` limits parsing to the columns a caller needs (plus ``TimeGenerated``,
-    ``EventOriginId`` and ``Type``); ``required`` columns must be present in at least
-    one record, else :class:`MissingColumnError` names the column and the table.
-
-    Raises :class:`EmptyWindowError` when no record of the table lies in the window.
+    ``df`` is the frame to build on; after an action that computed it, :meth:`get` returns the
+    aggregates. Spark drops the observation when a stage after it is empty (adaptive execution
+    then removes the subtree) and Spark 3.5 waits forever for a missing one; in those cases, and
+    before Spark 4, the aggregates are computed directly instead: correct, one more pass.
     """
-    from pyspark import StorageLevel
+
+    def __init__(self, df, name: str, aggregates: Sequence) -> None:
+        from pyspark.sql import Observation
+
+        self._source, self._aggregates = df, list(aggregates)
+        self._observation = Observation(f"{name}_{next(_OBSERVATION_IDS)}")
+        self.df = df.observe(self._observation, *self._aggregates)
+
+    def get(self) -> dict:
+        import pyspark
+
+        if int(pyspark.__version__.split(".")[0]) >= 4:
+            try:
+                values = self._observation.get
+            except Exception:  # noqa: BLE001 - not observed: compute below
+                values = None
+            if values:
+                return values
+        return self._source.agg(*self._aggregates).first().asDict()
+
+
+def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, types: Mapping[str, str]):
+    """One row per record of the files, typed, with its status (not yet deduplicated).
+
+    Columns: the ``types`` columns, ``_status`` (``OK``, ``MALFORMED``, ...), ``_eoi`` (a usable
+    EventOriginId of a clean record), ``_h1``/``_h2`` (128-bit content hash), and for
+    quarantined records ``_reason``, ``_raw`` and ``_file``.
+    """
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
-    stats = stats or ReadStats(table=table)
-    stats.table = table
-    if not paths:
-        raise EmptyWindowError(f"no export files of table {table} in {window}")
-
-    schema = declared_schema(table)
-    if schema is None:
-        schema = infer_schema(spark, paths)
-        log.info("table %s is not declared; inferred %d columns", table, len(schema))
-    types = _type_columns(schema, columns)
-    for name in required:
-        if name not in types:
-            types[name] = schema.get(name, "string")
-
-    text_schema = T.StructType(
-        [T.StructField(name, T.StringType()) for name in types] + [T.StructField(_CORRUPT, T.StringType())]
-    )
+    names = list(types)
     lines = (
-        spark.read.text(list(paths))
+        # folders are read whole (the source passes only folders that hold exactly the export files)
+        spark.read.option("recursiveFileLookup", "true").text(list(paths))
         .select(F.col("value"), F.col("_metadata.file_path").alias("_file"))
         .filter(F.length(F.trim(F.col("value"))) > 0)
     )
@@ -232,19 +234,19 @@ def read_export_files(
             )
         ).alias("_raw"),
     )
-    parsed_text = records.select(
-        "_file",
-        "_raw",
-        F.from_json(
-            F.col("_raw"), text_schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
-        ).alias("j"),
-    )
+    # json_tuple pulls the top-level fields as text in one streaming pass (nested values stay
+    # JSON text, as from_json gives them): about twice as fast as from_json on wide records.
+    # It cannot tell a broken line from an object without those fields, so lines without a
+    # TimeGenerated (every valid record has one) are checked with from_json.
+    text_names = [f"_t{i}" for i in range(len(names))]
+    fields = records.select("_file", "_raw", F.json_tuple(F.col("_raw"), *names).alias(*text_names))
+    text = dict(zip(names, [F.col(c) for c in text_names]))
 
     typed = {}
     problems = []
     for name, type_name in types.items():
-        raw = F.col("j").getField(name)
-        value = raw if type_name == "string" else F.expr(f"try_cast(j.`{name}` as {type_name})")
+        raw = text[name]
+        value = raw if type_name == "string" else F.expr(f"try_cast(`{text_names[names.index(name)]}` as {type_name})")
         typed[name] = value
         if type_name != "string":
             problems.append(
@@ -257,11 +259,14 @@ def read_export_files(
                     ),
                 )
             )
-    problems.append(F.when(F.col("j").getField("TimeGenerated").isNull(), F.lit("TimeGenerated: missing")))
+    problems.append(F.when(text["TimeGenerated"].isNull(), F.lit("TimeGenerated: missing")))
     schema_reason = F.concat_ws("; ", *problems)
 
-    malformed = F.col("j").isNull() | F.col("j").getField(_CORRUPT).isNotNull()
-    type_col = F.col("j").getField("Type")
+    probe = F.from_json(
+        F.col("_raw"), f"`{_CORRUPT}` string", {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+    )
+    malformed = text["TimeGenerated"].isNull() & (probe.isNull() | probe.getField(_CORRUPT).isNotNull())
+    type_col = text.get("Type", F.lit(None).cast("string"))
     other_table = type_col.isNotNull() & (F.lower(type_col) != F.lit(table.lower()))
     time_col = typed["TimeGenerated"]
     in_window = F.lit(True)
@@ -278,92 +283,136 @@ def read_export_files(
         .otherwise(F.lit(OK))
         .cast("byte")
     )
-    # 128-bit content hash (two seeded xxhash64) for records without a trustworthy EventOriginId
-    h1 = F.xxhash64(F.col("_raw"))
-    h2 = F.xxhash64(F.lit("byoml"), F.col("_raw"))
-    eoi = F.col("j").getField("EventOriginId") if "EventOriginId" in types else F.lit(None).cast("string")
+    eoi = text["EventOriginId"] if "EventOriginId" in types else F.lit(None).cast("string")
     eoi = F.when(eoi.isNotNull() & (eoi != F.lit(NIL_GUID)) & (F.length(F.trim(eoi)) > 0), eoi)
-    staged = parsed_text.select("*", status.alias("_status"))
+    staged = fields.select("*", status.alias("_status"))
+    is_ok = F.col("_status") == OK
     bad = F.col("_status").isin(MALFORMED, SCHEMA_ERROR)
-    is_ok_staged = F.col("_status") == OK
     parsed = staged.select(
-        *[typed[name].alias(name) for name in types],
+        *[typed[name].alias(name) for name in names],
         "_status",
-        F.when(is_ok_staged, eoi).alias("_eoi"),
-        F.when(is_ok_staged, h1).alias("_h1"),
-        F.when(is_ok_staged, h2).alias("_h2"),
-        F.when(
-            F.col("_status") == MALFORMED, F.lit("malformed: not a JSON object")
-        ).when(F.col("_status") == SCHEMA_ERROR, schema_reason).alias("_reason"),
+        F.when(is_ok, eoi).alias("_eoi"),
+        # 128-bit content hash (two seeded xxhash64) for records without a trustworthy EventOriginId
+        F.xxhash64(F.col("_raw")).alias("_h1"),
+        F.xxhash64(F.lit("byoml"), F.col("_raw")).alias("_h2"),
+        F.when(F.col("_status") == MALFORMED, F.lit("malformed: not a JSON object"))
+        .when(F.col("_status") == SCHEMA_ERROR, schema_reason).alias("_reason"),
         F.when(bad, F.col("_raw")).alias("_raw"),
         F.when(bad, F.col("_file")).alias("_file"),
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    )
 
+    return parsed
+
+
+def read_export_files(
+    spark,
+    paths: Sequence[str],
+    table: str,
+    window: TimeWindow,
+    columns: Optional[Sequence[str]] = None,
+    required: Sequence[str] = (),
+    stats: Optional[ReadStats] = None,
+    build: Optional[Callable] = None,
+) -> ReadResult:
+    """Read export files of ``table`` into a clean DataFrame for ``window``.
+
+    The result's ``df`` is ``build(records)`` computed and kept (default: the records
+    themselves), in the same pass over the files that counts the read: a job passes its
+    preparation and aggregation here, so the files are parsed once and only the aggregate
+    is kept, never the wide records.
+
+    ``columns`` limits parsing to the columns a caller needs (plus ``TimeGenerated``,
+    ``EventOriginId`` and ``Type``); ``required`` columns must be present in at least
+    one record, else :class:`MissingColumnError` names the column and the table.
+
+    Raises :class:`EmptyWindowError` when no record of the table lies in the window.
+    """
+    from pyspark.sql import functions as F
+
+    stats = stats or ReadStats(table=table)
+    stats.table = table
+    if not paths:
+        raise EmptyWindowError(f"no export files of table {table} in {window}")
+
+    schema = declared_schema(table)
+    if schema is None:
+        schema = infer_schema(spark, paths)
+        log.info("table %s is not declared; inferred %d columns", table, len(schema))
+    types = _type_columns(schema, columns)
+    for name in required:
+        if name not in types:
+            types[name] = schema.get(name, "string")
+
+    names = list(types)
+    parsed = parse_records(spark, paths, table, window, types)
     is_ok = F.col("_status") == OK
-    status_counts = [
+    bad = F.col("_status").isin(MALFORMED, SCHEMA_ERROR)
+    read_counts = ObservedCounts(parsed, "byoml_read", [
         F.count(F.lit(1)).alias("records"),
-        *[F.sum((F.col("_status") == code).cast("long")).alias(name) for code, name in (
+        *[F.count(F.when(F.col("_status") == code, True)).alias(label) for code, label in (
             (MALFORMED, "malformed"), (SCHEMA_ERROR, "schema_errors"),
             (OTHER_TABLE, "other_table"), (OUT_OF_WINDOW, "out_of_window"), (OK, "ok"),
         )],
         *[F.count(F.when(is_ok, F.col(name))).alias(f"present_{i}") for i, name in enumerate(required)],
-    ]
-    if "EventOriginId" not in types:
-        # Records without an EventOriginId column are deduped on content alone: dedupe once on
-        # the two hashes and count what is left, instead of counting distinct contents over all
-        # records first (a second full aggregation of the read).
-        counts = parsed.agg(*status_counts).first()
-        deduped = (
-            parsed.filter(is_ok).dropDuplicates(["_h1", "_h2"])
-            .drop("_status", "_eoi", "_h1", "_h2", "_reason", "_raw", "_file")
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        _fill_status_counts(stats, counts, required)
-        stats.dedupe = "content"
-        stats.rows = deduped.count()
-        stats.duplicates = int(counts["ok"] or 0) - stats.rows
-        return ReadResult(deduped, stats, parsed, types, window, cached=[deduped])
-
-    # One shuffle: group the records on their EventOriginId (or content, without one), keep the
-    # record with the smallest content hash (deterministic), and note which ids carry records of
-    # different content. Counting distinct ids and contents first cost a four-fold expanded shuffle.
-    counts = parsed.agg(*status_counts).first()
+        # the files to read again for the quarantine (bounded by the listing the driver holds)
+        F.array_sort(F.collect_set(F.when(bad, F.col("_file")))).alias("bad_files"),
+    ])
+    observed = read_counts.df
+    build = build or (lambda df: df)
+    deduped, dedupe_counts = _dedupe(observed.filter(is_ok), names, by_event_origin_id="EventOriginId" in types)
+    df = materialize(build(deduped))
+    counts = read_counts.get()
     _fill_status_counts(stats, counts, required)
-    ok_rows = int(counts["ok"] or 0)
+    dedupe = dedupe_counts.get()
+    eoi_groups, collided = int(dedupe["eoi_groups"] or 0), int(dedupe["collided"] or 0)
+    # EventOriginId identifies an event only if it does not stand for many different records
+    # (redacted or re-used ids do, e.g. in published datasets): then dedupe on content instead,
+    # which parses the files once more (such data sets are small).
+    if eoi_groups and collided > max(EOI_COLLISION_FLOOR, EOI_COLLISION_TOLERANCE * eoi_groups):
+        log.info("%d records share an EventOriginId with other content: deduplicating on content", collided)
+        again = parse_records(spark, paths, table, window, types)
+        deduped, dedupe_counts = _dedupe(again.filter(is_ok), names, by_event_origin_id=False)
+        df = materialize(build(deduped))
+        dedupe = dedupe_counts.get()
+        stats.dedupe = "content"
+    else:
+        stats.dedupe = "EventOriginId" if eoi_groups else "content"
+    stats.rows = int(dedupe["rows"] or 0)
+    stats.duplicates = int(counts["ok"] or 0) - stats.rows
+    bad_files = list(counts["bad_files"] or [])
+    quarantine = None
+    if bad_files:
+        quarantine = parse_records(spark, bad_files, table, window, types).filter(bad).select("_file", "_reason", "_raw")
+    return ReadResult(df, stats, quarantine, types, window)
+
+
+def _dedupe(records, names: Sequence[str], by_event_origin_id: bool):
+    """One record per EventOriginId (or per content, without a usable one), and its counts.
+
+    Of the records sharing a key, the one with the smallest content hash is kept, so the choice
+    is deterministic. The returned Observation, once the frame has been computed, holds
+    ``rows``, ``eoi_groups`` (keys that are EventOriginIds) and ``collided`` (records that share
+    an EventOriginId with a record of other content).
+    """
+    from pyspark.sql import functions as F
+
     content_key = F.concat_ws("|", F.col("_h1").cast("string"), F.col("_h2").cast("string"))
-    names = list(types)
+    key = F.coalesce(F.col("_eoi"), content_key) if by_event_origin_id else content_key
+    # Keys are nearly all distinct: shuffling on the key first (instead of a map-side partial
+    # aggregation) sorts the records once, on the reduce side, not twice.
     groups = (
-        parsed.filter(is_ok)
-        .groupBy(F.coalesce(F.col("_eoi"), content_key).alias("_key"))
+        records.withColumn("_key", key).repartition("_key")
+        .groupBy("_key")
         .agg(
             F.min_by(F.struct(*names), F.struct("_h1", "_h2")).alias("_rec"),
             F.count(F.lit(1)).alias("_n"),
             ((F.min("_h1") != F.max("_h1")) | (F.min("_h2") != F.max("_h2"))).alias("_mixed"),
-            F.max(F.col("_eoi").isNotNull()).alias("_has_eoi"),
+            F.max(F.col("_eoi").isNotNull() if by_event_origin_id else F.lit(False)).alias("_has_eoi"),
         )
-        .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    g = groups.agg(
+    counts = ObservedCounts(groups, "byoml_dedupe", [
         F.count(F.lit(1)).alias("rows"),
         F.count(F.when(F.col("_has_eoi"), True)).alias("eoi_groups"),
-        F.sum(F.when(F.col("_mixed"), F.col("_n") - 1)).alias("collided"),
-    ).first()
-    eoi_groups, collided = int(g["eoi_groups"] or 0), int(g["collided"] or 0)
-    # EventOriginId identifies an event only if it does not stand for many different records
-    # (redacted or re-used ids do, e.g. in published datasets): then dedupe on content instead.
-    if eoi_groups and collided > max(EOI_COLLISION_FLOOR, EOI_COLLISION_TOLERANCE * eoi_groups):
-        groups.unpersist()
-        stats.dedupe = "content"
-        deduped = (
-            parsed.filter(is_ok).dropDuplicates(["_h1", "_h2"])
-            .drop("_status", "_eoi", "_h1", "_h2", "_reason", "_raw", "_file")
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        stats.rows = deduped.count()
-        cached = deduped
-    else:
-        stats.dedupe = "EventOriginId" if eoi_groups else "content"
-        stats.rows = int(g["rows"] or 0)
-        deduped, cached = groups.select("_rec.*"), groups
-    stats.duplicates = ok_rows - stats.rows
-    return ReadResult(deduped, stats, parsed, types, window, cached=[cached])
+        F.coalesce(F.sum(F.when(F.col("_mixed"), F.col("_n") - 1)), F.lit(0)).alias("collided"),
+    ])
+    return counts.df.select(*[F.col("_rec").getField(n).alias(n) for n in names]), counts

@@ -6,7 +6,8 @@ small class in the style of scikit-learn and ``pyspark.ml``:
 * its parameters are a typed :class:`TemplateConfig` dataclass (the defaults are
   the documentation), set at construction and never changed by ``fit``;
 * :meth:`Template.prepare` turns the rows of the source table into the rows the
-  algorithm needs (a DataFrame -> DataFrame function);
+  algorithm needs (a DataFrame -> DataFrame function), and :meth:`Template.summarize`
+  optionally aggregates them to the grain the model works at (kept, in the read's pass);
 * :meth:`Template.fit` learns a :class:`Model` from prepared training rows;
 * :meth:`Model.score` turns prepared rows of the scoring window into output rows
   of the template's ``_CL`` table;
@@ -192,6 +193,15 @@ class Template(ABC):
     @abstractmethod
     def prepare(self, events):
         """Rows of the source table -> rows the algorithm uses (DataFrame -> DataFrame)."""
+
+    def summarize(self, prepared):
+        """Prepared rows -> the rows :meth:`fit` and :meth:`Model.score` receive (default: the same).
+
+        A job computes and keeps this frame in the same pass that reads the files, and keeps
+        nothing wider: return an aggregate here (e.g. per user and day) when the model needs
+        no more, and the event-level rows are never stored.
+        """
+        return prepared
 
     @abstractmethod
     def fit(self, prepared, window: TimeWindow) -> Model:

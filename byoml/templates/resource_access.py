@@ -49,7 +49,7 @@ from ..errors import ConfigError, EmptyWindowError
 from ..spark import materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .vectors import Vectors
-from .access_events import AccessMappingConfig, access_events, daily_summary, mapping_columns, pair_summary, pairs_from_daily
+from .access_events import AccessMappingConfig, access_events, daily_summary, mapping_columns, pairs_from_daily
 from .base import Model, RunInfo, Template
 
 STRENGTHS = ("events_per_day", "active_days", "log_events", "binary")
@@ -153,7 +153,7 @@ class ResourceAccessModel(Model):
         cfg: ResourceAccessConfig = self.template.config
         v = Vectors(int(self.state["rank"]))
         t = self.tables
-        window = pair_summary(prepared).withColumn("ComputerKey", F.lower("Computer"))
+        window = pairs_from_daily(prepared).withColumn("ComputerKey", F.lower("Computer"))
         items = t["items"].select("TenantId", "ResourceKey", "vec", "popularity", "top_users")
         servers = t["servers"].select("TenantId", "ComputerKey", F.col("unit_vec").alias("server_vec"),
                                       F.col("top_users").alias("server_users"))
@@ -280,6 +280,10 @@ class AnomalousResourceAccess(Template):
     def prepare(self, events):
         return access_events(events, self.config)
 
+    def summarize(self, prepared):
+        """Accesses per (tenant, user, resource, UTC day): all that fit and score need."""
+        return daily_summary(prepared)
+
     def fit(self, prepared, window: TimeWindow) -> Model:
         from pyspark import StorageLevel
         from pyspark.ml.recommendation import ALS
@@ -289,8 +293,7 @@ class AnomalousResourceAccess(Template):
         cfg: ResourceAccessConfig = self.config
         rank = cfg.rank
         v = Vectors(rank)
-        # one shuffle of the events to (user, resource, day); the fit works on these rows only
-        daily = materialize(daily_summary(prepared))
+        daily = prepared  # per (user, resource, day): see summarize
         if daily.isEmpty():
             raise EmptyWindowError(f"{self.name}: no access events in the training window {window}")
         pairs = materialize(
