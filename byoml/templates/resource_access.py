@@ -202,8 +202,7 @@ class ResourceAccessModel(Model):
         newcomers = pairs.filter(~F.col("known_user") & F.col("r_vec").isNotNull())
         newcomers = newcomers.withColumn("w", F.lit(1.0) - F.coalesce("popularity", F.lit(0.0)))
         context = v.grouped_sum(newcomers.withColumn("wv", v.lincomb([(F.col("w"), "r_vec")])),
-                                ["TenantId", "UserKey"], "wv", "ctx_sum").join(
-            newcomers.groupBy("TenantId", "UserKey").agg(F.sum("w").alias("ctx_n")), ["TenantId", "UserKey"])
+                                ["TenantId", "UserKey"], "wv", "ctx_sum", extra=[F.sum("w").alias("ctx_n")])
         fresh = (
             newcomers.join(context, ["TenantId", "UserKey"])
             .withColumn("ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "r_vec"), (cfg.context_prior, "mean_dir")]))
@@ -395,20 +394,24 @@ class AnomalousResourceAccess(Template):
             target = target.sample(fraction=cfg.calibration_pairs / n_pairs, seed=cfg.seed)
         others = history.select("TenantId", "UserKey", F.col("ResourceKey").alias("h_key")).join(
             vecs.select("TenantId", F.col("ResourceKey").alias("h_key"), F.col("vec").alias("h_vec")), ["TenantId", "h_key"])
-        # the user's other resources (leave one out)
-        loo = target.join(others, ["TenantId", "UserKey"]).filter(F.col("h_key") != F.col("ResourceKey"))
-        history_path = loo.groupBy(*KEYS, "popularity").agg(F.max(v.dot("vec", "h_vec")).alias("a")).select(
-            "TenantId", F.lit("history").alias("path"), F.greatest("a", "popularity").alias("a"), F.lit(1.0).alias("cw"))
-        # the resource replaced by its server's other resources, as if it were new
-        server_loo = target.join(server_sums.select("TenantId", "ComputerKey", F.col("vec").alias("s_vec")), ["TenantId", "ComputerKey"]).join(
-            tenants.select("TenantId", "mean_dir"), "TenantId").withColumn(
+        # Each sampled pair against the user's other resources (leave one out), in one join:
+        # * history: the resource itself;
+        # * new_resource: the resource replaced by its server's other resources, as if it were new.
+        target = target.join(
+            server_sums.select("TenantId", "ComputerKey", F.col("vec").alias("s_vec")), ["TenantId", "ComputerKey"]
+        ).join(tenants.select("TenantId", "mean_dir"), "TenantId").withColumn(
             "rest", v.lincomb([(1.0, "s_vec"), (-1.0, "vec")])).withColumn(
             "c_vec", F.when(v.norm("rest") > 1e-9, v.normalize("rest")).otherwise(F.col("mean_dir")))
-        resource_path = (
-            server_loo.select(*KEYS, "c_vec").join(others, ["TenantId", "UserKey"]).filter(F.col("h_key") != F.col("ResourceKey"))
-            .groupBy(*KEYS).agg(F.max(v.dot("c_vec", "h_vec")).alias("a"))
-            .select("TenantId", F.lit("new_resource").alias("path"), "a", F.lit(1.0).alias("cw"))
+        loo = (
+            target.select(*KEYS, "popularity", "vec", "c_vec").join(others, ["TenantId", "UserKey"])
+            .filter(F.col("h_key") != F.col("ResourceKey"))
+            .groupBy(*KEYS, "popularity")
+            .agg(F.max(v.dot("vec", "h_vec")).alias("a_history"), F.max(v.dot("c_vec", "h_vec")).alias("a_resource"))
         )
+        pair_paths = loo.select("TenantId", F.explode(F.array(
+            F.struct(F.lit("history").alias("path"), F.greatest("a_history", "popularity").alias("a")),
+            F.struct(F.lit("new_resource").alias("path"), F.col("a_resource").alias("a")),
+        )).alias("p")).select("TenantId", "p.path", "p.a", F.lit(1.0).alias("cw"))
         # each training user-day scored as if the user were new that day
         days = daily.select("TenantId", "UserKey", F.col("Day").alias("day"), "ResourceKey").join(
             vecs, ["TenantId", "ResourceKey"])
@@ -417,9 +420,8 @@ class AnomalousResourceAccess(Template):
             days = days.sample(fraction=cfg.calibration_pairs / day_total, seed=cfg.seed)
         days = materialize(days.withColumn("w", F.lit(1.0) - F.col("popularity")))
         day_sums = v.grouped_sum(days.withColumn("wv", v.lincomb([(F.col("w"), "vec")])),
-                                 ["TenantId", "UserKey", "day"], "wv", "ctx_sum").join(
-            days.groupBy("TenantId", "UserKey", "day").agg(F.sum("w").alias("ctx_n"), F.count(F.lit(1)).alias("day_n")),
-            ["TenantId", "UserKey", "day"])
+                                 ["TenantId", "UserKey", "day"], "wv", "ctx_sum",
+                                 extra=[F.sum("w").alias("ctx_n"), F.count(F.lit(1)).alias("day_n")])
         user_pairs = materialize(
             days.join(day_sums, ["TenantId", "UserKey", "day"]).join(tenants.select("TenantId", "mean_dir"), "TenantId")
             .withColumn("ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "vec"), (cfg.context_prior, "mean_dir")]))
@@ -433,7 +435,7 @@ class AnomalousResourceAccess(Template):
             "TenantId", F.lit("new_user_day").alias("path"), "a", F.lit(1.0).alias("cw"))
         # weighted moments: a user-day counts once, however many shares a backup account sweeps in it
         stats = (
-            history_path.unionByName(resource_path).unionByName(user_path).unionByName(user_day_path)
+            pair_paths.unionByName(user_path).unionByName(user_day_path)
             .groupBy("TenantId", "path")
             .agg((F.sum(F.col("cw") * F.col("a")) / F.sum("cw")).alias("mean"),
                  (F.sum(F.col("cw") * F.col("a") * F.col("a")) / F.sum("cw")).alias("m2"),

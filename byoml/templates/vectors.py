@@ -82,13 +82,17 @@ def cosine(a, b, rank: int, eps: float = 1e-12):
     return dot(a, b, rank) / F.greatest(norm(a, rank) * norm(b, rank), F.lit(eps))
 
 
-def grouped_sum(df, keys, vector: str, out: str, rank: int):
-    """Element-wise sum of ``vector`` per group of ``keys`` (any group size, codegen-friendly)."""
+def grouped_sum(df, keys, vector: str, out: str, rank: int, extra=()):
+    """Element-wise sum of ``vector`` per group of ``keys`` (any group size, codegen-friendly).
+
+    ``extra``: more aggregate columns (named) computed in the same aggregation.
+    """
     F = _F()
     keys = list(keys)
     v = F.col(vector)
-    summed = df.groupBy(*keys).agg(*[F.sum(v.getItem(i)).alias(f"_v{i}") for i in range(rank)])
-    return summed.select(*keys, F.array(*[F.col(f"_v{i}") for i in range(rank)]).alias(out))
+    summed = df.groupBy(*keys).agg(*[F.sum(v.getItem(i)).alias(f"_v{i}") for i in range(rank)], *extra)
+    names = [c for c in summed.columns if c not in keys and not (c.startswith("_v") and c[2:].isdigit())]
+    return summed.select(*keys, F.array(*[F.col(f"_v{i}") for i in range(rank)]).alias(out), *names)
 
 
 class Vectors:
@@ -121,5 +125,5 @@ class Vectors:
     def lincomb(self, terms):
         return lincomb(terms, self.rank)
 
-    def grouped_sum(self, df, keys, vector: str, out: str):
-        return grouped_sum(df, keys, vector, out, self.rank)
+    def grouped_sum(self, df, keys, vector: str, out: str, extra=()):
+        return grouped_sum(df, keys, vector, out, self.rank, extra)
