@@ -89,7 +89,7 @@ def _read_prepared(summary: RunSummary, source: ExportSource, template: Template
     """
     from pyspark.sql import functions as F
 
-    from .sources.reader import ObservedCounts
+    from .spark import ObservedCounts
 
     events = []
 

@@ -5,10 +5,11 @@ to install it, instead of letting PySpark fail with a gateway error.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sys
-from typing import Optional
+from typing import Optional, Sequence
 
 from .errors import JavaNotFoundError
 
@@ -127,3 +128,35 @@ def materialize(df):
     kept = df.persist(StorageLevel.MEMORY_AND_DISK)  # pragma: no cover - Spark Connect 3.5
     kept.count()
     return kept
+
+
+_OBSERVATION_IDS = itertools.count()
+
+
+class ObservedCounts:
+    """Named aggregates of a frame, taken while a later action computes it (no pass of its own).
+
+    ``df`` is the frame to build on; after an action that computed it, :meth:`get` returns the
+    aggregates. Spark drops the observation when a stage after it is empty (adaptive execution
+    then removes the subtree) and Spark 3.5 waits forever for a missing one; in those cases, and
+    before Spark 4, the aggregates are computed directly instead: correct, one more pass.
+    """
+
+    def __init__(self, df, name: str, aggregates: Sequence) -> None:
+        from pyspark.sql import Observation
+
+        self._source, self._aggregates = df, list(aggregates)
+        self._observation = Observation(f"{name}_{next(_OBSERVATION_IDS)}")
+        self.df = df.observe(self._observation, *self._aggregates)
+
+    def get(self) -> dict:
+        import pyspark
+
+        if int(pyspark.__version__.split(".")[0]) >= 4:
+            try:
+                values = self._observation.get
+            except Exception:  # noqa: BLE001 - not observed: compute below
+                values = None
+            if values:
+                return values
+        return self._source.agg(*self._aggregates).first().asDict()

@@ -17,20 +17,20 @@ The path of a record through the reader:
    the whole read dedupes on content, so distinct records are never merged. Of records
    with the same id, the one with the smallest content hash is kept (deterministic).
 
-The files are parsed once: counting, deduplication and the quarantine come from one grouped
-shuffle whose result is persisted (see the end of :func:`read_export_files`).
+The files are parsed once. That pass dedupes (one shuffle on the key), runs the caller's
+``build`` (a job's prepare and summarize) and keeps only its result; the read's counts are
+observed while it runs (:class:`byoml.spark.ObservedCounts`). Quarantined lines are told apart
+(malformed or schema error) and kept on a second read of only the files that hold them.
 """
 from __future__ import annotations
 
-import datetime as dt
-import itertools
-from functools import reduce
 import logging
 from dataclasses import asdict, dataclass, field
+from functools import reduce
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import EmptyWindowError, MissingColumnError, SchemaError
-from ..spark import materialize, timestamp_literal
+from ..spark import ObservedCounts, materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .schemas import SUPPORTED_TYPES, TABLE_REQUIRED, declared_schema
 
@@ -41,7 +41,6 @@ BAD = (MALFORMED, SCHEMA_ERROR, QUARANTINED)
 _CORRUPT = "_corrupt_record"
 _WRAPPER_PATTERN = r'^\s*\{\s*"records"\s*:'
 _REASON_SAMPLE_CHARS = 60
-_OBSERVATION_IDS = itertools.count()
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 EOI_COLLISION_TOLERANCE = 0.01  # share of EventOriginIds allowed to carry different records
 EOI_COLLISION_FLOOR = 10  # ... and at least this many, so a few re-ingested events never flip the mode
@@ -178,35 +177,6 @@ def _fill_status_counts(stats: ReadStats, counts, required: Sequence[str]) -> No
     stats.other_table = int(counts["other_table"] or 0)
     stats.out_of_window = int(counts["out_of_window"] or 0)
     stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}
-
-
-class ObservedCounts:
-    """Named aggregates of a frame, taken while a later action computes it (no pass of its own).
-
-    ``df`` is the frame to build on; after an action that computed it, :meth:`get` returns the
-    aggregates. Spark drops the observation when a stage after it is empty (adaptive execution
-    then removes the subtree) and Spark 3.5 waits forever for a missing one; in those cases, and
-    before Spark 4, the aggregates are computed directly instead: correct, one more pass.
-    """
-
-    def __init__(self, df, name: str, aggregates: Sequence) -> None:
-        from pyspark.sql import Observation
-
-        self._source, self._aggregates = df, list(aggregates)
-        self._observation = Observation(f"{name}_{next(_OBSERVATION_IDS)}")
-        self.df = df.observe(self._observation, *self._aggregates)
-
-    def get(self) -> dict:
-        import pyspark
-
-        if int(pyspark.__version__.split(".")[0]) >= 4:
-            try:
-                values = self._observation.get
-            except Exception:  # noqa: BLE001 - not observed: compute below
-                values = None
-            if values:
-                return values
-        return self._source.agg(*self._aggregates).first().asDict()
 
 
 def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, types: Mapping[str, str],
@@ -401,9 +371,9 @@ def _dedupe(records, names: Sequence[str], by_event_origin_id: bool):
     """One record per EventOriginId (or per content, without a usable one), and its counts.
 
     Of the records sharing a key, the one with the smallest content hash is kept, so the choice
-    is deterministic. The returned Observation, once the frame has been computed, holds
-    ``rows``, ``eoi_groups`` (keys that are EventOriginIds) and ``collided`` (records that share
-    an EventOriginId with a record of other content).
+    is deterministic. The returned :class:`~byoml.spark.ObservedCounts`, once the frame has been
+    computed, holds ``rows``, ``eoi_groups`` (keys that are EventOriginIds) and ``collided``
+    (records that share an EventOriginId with a record of other content).
     """
     from pyspark.sql import functions as F
 

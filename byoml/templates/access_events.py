@@ -75,6 +75,13 @@ def access_events(events, cfg: AccessMappingConfig):
     )
 
 
+def _labels():
+    """The names a resource key stands for (one spelling of each, deterministic)."""
+    from pyspark.sql import functions as F
+
+    return [F.min(name).alias(name) for name in ("Computer", "ShareName", "Resource")]
+
+
 def daily_summary(access):
     """Per (tenant, user, resource, UTC ``Day``): events, first and last access.
 
@@ -87,9 +94,7 @@ def daily_summary(access):
         F.count(F.lit(1)).alias("AccessCount"),
         F.min("TimeGenerated").alias("FirstSeen"),
         F.max("TimeGenerated").alias("LastSeen"),
-        F.min("Computer").alias("Computer"),
-        F.min("ShareName").alias("ShareName"),
-        F.min("Resource").alias("Resource"),
+        *_labels(),
     )
 
 
@@ -102,9 +107,7 @@ def pairs_from_daily(daily):
         F.count(F.lit(1)).alias("ActiveDays"),
         F.min("FirstSeen").alias("FirstSeen"),
         F.max("LastSeen").alias("LastSeen"),
-        F.min("Computer").alias("Computer"),
-        F.min("ShareName").alias("ShareName"),
-        F.min("Resource").alias("Resource"),
+        *_labels(),
     )
 
 

@@ -91,8 +91,8 @@ def grouped_sum(df, keys, vector: str, out: str, rank: int, extra=()):
     keys = list(keys)
     v = F.col(vector)
     summed = df.groupBy(*keys).agg(*[F.sum(v.getItem(i)).alias(f"_v{i}") for i in range(rank)], *extra)
-    names = [c for c in summed.columns if c not in keys and not (c.startswith("_v") and c[2:].isdigit())]
-    return summed.select(*keys, F.array(*[F.col(f"_v{i}") for i in range(rank)]).alias(out), *names)
+    extra_names = summed.columns[len(keys) + rank:]  # aggregate columns come in the order asked
+    return summed.select(*keys, F.array(*[F.col(f"_v{i}") for i in range(rank)]).alias(out), *extra_names)
 
 
 class Vectors:
