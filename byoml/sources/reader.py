@@ -40,6 +40,7 @@ OK, MALFORMED, SCHEMA_ERROR, OTHER_TABLE, OUT_OF_WINDOW, QUARANTINED = 0, 1, 2, 
 BAD = (MALFORMED, SCHEMA_ERROR, QUARANTINED)
 _CORRUPT = "_corrupt_record"
 _WRAPPER_PATTERN = r'^\s*\{\s*"records"\s*:'
+_WRAPPER_HEAD_CHARS = 256  # a wrapped body starts with {"records": within this many characters
 _REASON_SAMPLE_CHARS = 60
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 EOI_COLLISION_TOLERANCE = 0.01  # share of EventOriginIds allowed to carry different records
@@ -180,7 +181,7 @@ def _fill_status_counts(stats: ReadStats, counts, required: Sequence[str]) -> No
 
 
 def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, types: Mapping[str, str],
-                  classify: bool = True):
+                  classify: bool = True, eoi_key: bool = False):
     """One row per record of the files, typed, with its status (not yet deduplicated).
 
     Columns: the ``types`` columns, ``_status`` (``OK``, ``MALFORMED``, ...), ``_eoi`` (a usable
@@ -191,6 +192,9 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
     telling them apart takes ``from_json``, which Spark cannot compile into the generated code
     of the whole stage (it made every record's parse 25% slower). The reader classifies them
     on a second read of only the files that hold them.
+
+    ``eoi_key=True`` (records deduplicated on their EventOriginId): ``_h2`` is computed only for
+    records without a usable one, whose key is their content.
     """
     from pyspark.sql import functions as F
 
@@ -199,12 +203,13 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
         # folders are read whole (the source passes only folders that hold exactly the export files)
         spark.read.option("recursiveFileLookup", "true").text(list(paths))
         .select(F.col("value"), F.col("_metadata.file_path").alias("_file"))
-        .filter(F.length(F.trim(F.col("value"))) > 0)
     )
     # from_json cannot be compiled into Spark's generated code: only the unwrapping step, which
-    # is cheap for plain lines, evaluates it (on wrapped lines only)
+    # is cheap for plain lines, evaluates it (on wrapped lines only). The pattern is tried on the
+    # head of a line only: on the whole line the regex scan costs as much as the parse.
     wrapped = F.from_json(F.col("value"), "records array<string>").getField("records")
-    records = lines.select("value", "_file", F.col("value").rlike(_WRAPPER_PATTERN).alias("_wrapped")).select(
+    is_wrapped = F.substring("value", 1, _WRAPPER_HEAD_CHARS).rlike(_WRAPPER_PATTERN)
+    records = lines.select("value", "_file", is_wrapped.alias("_wrapped")).select(
         "_file",
         F.explode(
             F.when(F.col("_wrapped") & wrapped.isNotNull(), wrapped).otherwise(F.array(F.col("value")))
@@ -217,6 +222,9 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
     text_names = [f"_t{i}" for i in range(len(names))]
     fields = records.select("_file", "_raw", F.json_tuple(F.col("_raw"), *names).alias(*text_names))
     text = dict(zip(names, [F.col(c) for c in text_names]))
+    # blank lines are skipped; only a line without TimeGenerated is trimmed to check (a trim of
+    # every line cost a third of the parse)
+    fields = fields.filter(text["TimeGenerated"].isNotNull() | (F.length(F.trim(F.col("_raw"))) > 0))
 
     typed = {}
     problems = []  # (condition, reason text): the reason is only built for quarantined rows
@@ -261,13 +269,15 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
     staged = fields.select("*", status.alias("_status"))
     is_ok = F.col("_status") == OK
     bad = F.col("_status").isin(*BAD)
+    usable_eoi = F.when(is_ok, eoi)
     parsed = staged.select(
         *[typed[name].alias(name) for name in names],
         "_status",
-        F.when(is_ok, eoi).alias("_eoi"),
+        usable_eoi.alias("_eoi"),
         # 128-bit content hash (two seeded xxhash64) for records without a trustworthy EventOriginId
         F.xxhash64(F.col("_raw")).alias("_h1"),
-        F.xxhash64(F.lit("byoml"), F.col("_raw")).alias("_h2"),
+        (F.when(usable_eoi.isNull(), F.xxhash64(F.lit("byoml"), F.col("_raw"))) if eoi_key
+         else F.xxhash64(F.lit("byoml"), F.col("_raw"))).alias("_h2"),
         F.when(F.col("_status") == MALFORMED, F.lit("malformed: not a JSON object"))
         .when(F.col("_status").isin(SCHEMA_ERROR, QUARANTINED), schema_reason).alias("_reason"),
         F.when(bad, F.col("_raw")).alias("_raw"),
@@ -317,7 +327,8 @@ def read_export_files(
             types[name] = schema.get(name, "string")
 
     names = list(types)
-    parsed = parse_records(spark, paths, table, window, types, classify=False)
+    by_eoi = "EventOriginId" in types
+    parsed = parse_records(spark, paths, table, window, types, classify=False, eoi_key=by_eoi)
     is_ok = F.col("_status") == OK
     bad = F.col("_status").isin(*BAD)
     read_counts = ObservedCounts(parsed, "byoml_read", [
@@ -331,7 +342,7 @@ def read_export_files(
     ])
     observed = read_counts.df
     build = build or (lambda df: df)
-    deduped, dedupe_counts = _dedupe(observed.filter(is_ok), names, by_event_origin_id="EventOriginId" in types)
+    deduped, dedupe_counts = _dedupe(observed.filter(is_ok), names, by_event_origin_id=by_eoi)
     df = materialize(build(deduped))
     counts = read_counts.get()
     _fill_status_counts(stats, counts, required)
@@ -387,7 +398,9 @@ def _dedupe(records, names: Sequence[str], by_event_origin_id: bool):
         .agg(
             F.min_by(F.struct(*names), F.struct("_h1", "_h2")).alias("_rec"),
             F.count(F.lit(1)).alias("_n"),
-            ((F.min("_h1") != F.max("_h1")) | (F.min("_h2") != F.max("_h2"))).alias("_mixed"),
+            # records of one EventOriginId key carry only _h1 (64 bits tell content apart)
+            (F.min("_h1") != F.max("_h1") if by_event_origin_id
+             else (F.min("_h1") != F.max("_h1")) | (F.min("_h2") != F.max("_h2"))).alias("_mixed"),
             F.max(F.col("_eoi").isNotNull() if by_event_origin_id else F.lit(False)).alias("_has_eoi"),
         )
     )
