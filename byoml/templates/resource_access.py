@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any, Dict
 
 from ..errors import ConfigError, EmptyWindowError
-from ..spark import materialize, timestamp_literal
+from ..spark import ObservedCounts, materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .vectors import Vectors
 from .access_events import AccessMappingConfig, access_events, daily_summary, mapping_columns, pairs_from_daily
@@ -293,11 +293,13 @@ class AnomalousResourceAccess(Template):
         rank = cfg.rank
         v = Vectors(rank)
         daily = prepared  # per (user, resource, day): see summarize
-        if daily.isEmpty():
+        built = ObservedCounts(
+            pairs_from_daily(daily).withColumn("strength", _strength(cfg)).withColumn("ComputerKey", F.lower("Computer")),
+            "byoml_pairs", [F.count(F.lit(1)).alias("pairs"), F.sum("ActiveDays").alias("user_days")])
+        pairs = materialize(built.df)
+        pair_counts = built.get()
+        if not pair_counts["pairs"]:
             raise EmptyWindowError(f"{self.name}: no access events in the training window {window}")
-        pairs = materialize(
-            pairs_from_daily(daily).withColumn("strength", _strength(cfg)).withColumn("ComputerKey", F.lower("Computer"))
-        )
 
         # dense integer ids, tenant-separated (distinct users/resources only, never the events)
         users = pairs.select("TenantId", "UserKey").distinct().withColumn(
@@ -355,21 +357,24 @@ class AnomalousResourceAccess(Template):
             pairs.groupBy("TenantId", "ComputerKey", "UserKey").agg(F.sum("strength").alias("s")),
             ["TenantId", "ComputerKey"], "s", "UserKey", "top_users")
         servers = server_sums.join(server_users, ["TenantId", "ComputerKey"], "left")
-        items_out = item_vecs.join(
-            _top3(pairs, ["TenantId", "ResourceKey"], "strength", "UserKey", "top_users"), ["TenantId", "ResourceKey"], "left")
-        users_out = users.drop("uid").join(
-            _top3(pairs, ["TenantId", "UserKey"], "strength", "Resource", "top_resources"), ["TenantId", "UserKey"], "left")
+        items_n = ObservedCounts(item_vecs.join(
+            _top3(pairs, ["TenantId", "ResourceKey"], "strength", "UserKey", "top_users"), ["TenantId", "ResourceKey"], "left"),
+            "byoml_items", [F.count(F.lit(1)).alias("n")])
+        users_n = ObservedCounts(users.drop("uid").join(
+            _top3(pairs, ["TenantId", "UserKey"], "strength", "Resource", "top_resources"), ["TenantId", "UserKey"], "left"),
+            "byoml_users", [F.count(F.lit(1)).alias("n")])
+        items_out, users_out = items_n.df, users_n.df
 
-        counts: Dict[str, Any] = pairs.agg(
-            F.count(F.lit(1)).alias("pairs"), F.count_distinct("TenantId", "UserKey").alias("users"),
-            F.count_distinct("TenantId", "ResourceKey").alias("resources"),
-        ).first().asDict()
         # computed once and cut from the fit's plan: scoring joins them without replanning the fit
-        tables = {"items": items_out, "servers": servers, "tenants": tenants, "users": users_out, "history": history}
+        # (history is a projection of the pairs, which are computed already)
+        tables = {"items": items_out, "servers": servers, "tenants": tenants, "users": users_out}
         tables = {name: materialize(df) for name, df in tables.items()}
+        tables["history"] = history
         item_vecs.unpersist()
         tables["calibration"] = materialize(self._calibrate(
-            daily, tables["history"], tables["items"], tables["servers"], tables["tenants"], int(counts["pairs"])))
+            daily, history, tables["items"], tables["servers"], tables["tenants"],
+            int(pair_counts["pairs"]), int(pair_counts["user_days"])))
+        counts: Dict[str, Any] = {"pairs": pair_counts["pairs"], "users": users_n.get()["n"], "resources": items_n.get()["n"]}
         model = ResourceAccessModel(
             self,
             tables=tables,
@@ -378,17 +383,19 @@ class AnomalousResourceAccess(Template):
         )
         return model
 
-    def _calibrate(self, daily, history, item_vecs, server_sums, tenants, n_pairs: int):
+    def _calibrate(self, daily, history, item_vecs, server_sums, tenants, n_pairs: int, n_user_days: int):
         """Mean and std of each path's affinity on normal training behaviour, per tenant.
 
-        ``daily`` holds the training accesses per (user, resource, day) (:func:`daily_summary`);
-        ``n_pairs`` is the number of training pairs (every one has a vector).
+        ``daily`` holds the training accesses per (user, resource, day) (:func:`daily_summary`),
+        ``n_pairs`` and ``n_user_days`` count the training pairs and daily rows (every one has a
+        vector). One query: per tenant, the moments of every path, then one row per path.
         """
         from pyspark.sql import functions as F
 
         cfg: ResourceAccessConfig = self.config
         v = Vectors(cfg.rank)
         vecs = item_vecs.select("TenantId", "ResourceKey", "vec", "popularity", "ComputerKey")
+        mean_dir = tenants.select("TenantId", "mean_dir")
         target = history.select(*KEYS).join(vecs, ["TenantId", "ResourceKey"])
         if n_pairs > cfg.calibration_pairs:
             target = target.sample(fraction=cfg.calibration_pairs / n_pairs, seed=cfg.seed)
@@ -399,7 +406,7 @@ class AnomalousResourceAccess(Template):
         # * new_resource: the resource replaced by its server's other resources, as if it were new.
         target = target.join(
             server_sums.select("TenantId", "ComputerKey", F.col("vec").alias("s_vec")), ["TenantId", "ComputerKey"]
-        ).join(tenants.select("TenantId", "mean_dir"), "TenantId").withColumn(
+        ).join(mean_dir, "TenantId").withColumn(
             "rest", v.lincomb([(1.0, "s_vec"), (-1.0, "vec")])).withColumn(
             "c_vec", F.when(v.norm("rest") > 1e-9, v.normalize("rest")).otherwise(F.col("mean_dir")))
         loo = (
@@ -407,52 +414,62 @@ class AnomalousResourceAccess(Template):
             .filter(F.col("h_key") != F.col("ResourceKey"))
             .groupBy(*KEYS, "popularity")
             .agg(F.max(v.dot("vec", "h_vec")).alias("a_history"), F.max(v.dot("c_vec", "h_vec")).alias("a_resource"))
+            .withColumn("a_history", F.greatest("a_history", "popularity"))
         )
-        pair_paths = loo.select("TenantId", F.explode(F.array(
-            F.struct(F.lit("history").alias("path"), F.greatest("a_history", "popularity").alias("a")),
-            F.struct(F.lit("new_resource").alias("path"), F.col("a_resource").alias("a")),
-        )).alias("p")).select("TenantId", "p.path", "p.a", F.lit(1.0).alias("cw"))
+        pair_moments = loo.groupBy("TenantId").agg(*[
+            agg for name in ("history", "resource") for agg in (
+                F.count(f"a_{name}").alias(f"n_{name}"), F.sum(f"a_{name}").alias(f"s_{name}"),
+                F.sum(F.col(f"a_{name}") * F.col(f"a_{name}")).alias(f"q_{name}"))
+        ])
         # each training user-day scored as if the user were new that day
         days = daily.select("TenantId", "UserKey", F.col("Day").alias("day"), "ResourceKey").join(
             vecs, ["TenantId", "ResourceKey"])
-        day_total = daily.count()  # materialized: a cheap count; every training resource has a vector
-        if day_total > cfg.calibration_pairs:
-            days = days.sample(fraction=cfg.calibration_pairs / day_total, seed=cfg.seed)
-        days = materialize(days.withColumn("w", F.lit(1.0) - F.col("popularity")))
+        if n_user_days > cfg.calibration_pairs:
+            days = days.sample(fraction=cfg.calibration_pairs / n_user_days, seed=cfg.seed)
+        days = days.withColumn("w", F.lit(1.0) - F.col("popularity"))
         day_sums = v.grouped_sum(days.withColumn("wv", v.lincomb([(F.col("w"), "vec")])),
-                                 ["TenantId", "UserKey", "day"], "wv", "ctx_sum",
-                                 extra=[F.sum("w").alias("ctx_n"), F.count(F.lit(1)).alias("day_n")])
-        user_pairs = materialize(
-            days.join(day_sums, ["TenantId", "UserKey", "day"]).join(tenants.select("TenantId", "mean_dir"), "TenantId")
+                                 ["TenantId", "UserKey", "day"], "wv", "ctx_sum", extra=[F.sum("w").alias("ctx_n")])
+        day_affinity = (
+            days.join(day_sums, ["TenantId", "UserKey", "day"]).join(mean_dir, "TenantId")
             .withColumn("ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "vec"), (cfg.context_prior, "mean_dir")]))
             .select("TenantId", "UserKey", "day",
-                    F.greatest(_new_user_affinity(v, cfg, "ctx", "ctx_sum", "vec", "ctx_n"), F.col("popularity")).alias("a"),
-                    (F.lit(1.0) / F.col("day_n")).alias("cw"))
+                    F.greatest(_new_user_affinity(v, cfg, "ctx", "ctx_sum", "vec", "ctx_n"), F.col("popularity")).alias("a"))
+            .groupBy("TenantId", "UserKey", "day")
+            .agg(F.count(F.lit(1)).alias("n"), F.sum("a").alias("s"), F.sum(F.col("a") * F.col("a")).alias("q"))
         )
-        user_path = user_pairs.select("TenantId", F.lit("new_user").alias("path"), "a", "cw")
-        # ... and each such user-day as a whole (its mean affinity)
-        user_day_path = user_pairs.groupBy("TenantId", "UserKey", "day").agg(F.mean("a").alias("a")).select(
-            "TenantId", F.lit("new_user_day").alias("path"), "a", F.lit(1.0).alias("cw"))
-        # weighted moments: a user-day counts once, however many shares a backup account sweeps in it
-        stats = (
-            pair_paths.unionByName(user_path).unionByName(user_day_path)
-            .groupBy("TenantId", "path")
-            .agg((F.sum(F.col("cw") * F.col("a")) / F.sum("cw")).alias("mean"),
-                 (F.sum(F.col("cw") * F.col("a") * F.col("a")) / F.sum("cw")).alias("m2"),
-                 F.count(F.lit(1)).alias("n"))
-            .withColumn("std", F.sqrt(F.greatest(F.col("m2") - F.col("mean") * F.col("mean"), F.lit(0.0))))
-            .drop("m2")
+        # new_user: every resource of a day, weighted 1/n, so a user-day counts once however many
+        # shares a backup account sweeps in it; new_user_day: the day as a whole (its mean affinity)
+        day_mean = F.col("s") / F.col("n")
+        day_moments = day_affinity.groupBy("TenantId").agg(
+            F.count(F.lit(1)).alias("days"), F.sum("n").alias("n_user"),
+            F.sum(day_mean).alias("s_user"), F.sum(F.col("q") / F.col("n")).alias("q_user"),
+            F.sum(day_mean * day_mean).alias("q_day"),
         )
-        stats = stats.filter((F.col("n") >= 2) & (F.col("std") > 1e-6))
-        # every tenant gets every path: a path without normal examples borrows the tenant's
-        # history path, and a tenant without any falls back to a wide default
-        grid = tenants.select("TenantId").crossJoin(
-            daily.sparkSession.createDataFrame([(p,) for p in PATHS], "path string"))
-        fallback = stats.filter(F.col("path") == "history").select(
-            "TenantId", F.col("mean").alias("fb_mean"), F.col("std").alias("fb_std"))
-        return grid.join(stats, ["TenantId", "path"], "left").join(fallback, "TenantId", "left").select(
-            "TenantId", "path",
-            F.coalesce("mean", "fb_mean", F.lit(DEFAULT_MEAN)).alias("mean"),
-            F.coalesce("std", "fb_std", F.lit(DEFAULT_STD)).alias("std"),
-            F.coalesce("n", F.lit(0)).alias("n"),
-        )
+        moments = tenants.select("TenantId").join(pair_moments, "TenantId", "left").join(day_moments, "TenantId", "left")
+        paths = {  # path: (rows, weight total, weighted sum, weighted sum of squares)
+            "history": ("n_history", "n_history", "s_history", "q_history"),
+            "new_resource": ("n_resource", "n_resource", "s_resource", "q_resource"),
+            "new_user": ("n_user", "days", "s_user", "q_user"),
+            "new_user_day": ("days", "days", "s_user", "q_day"),
+        }
+        stats = {}
+        for path, (rows, total, wsum, wsq) in paths.items():
+            mean = F.col(wsum) / F.col(total)
+            std = F.sqrt(F.greatest(F.col(wsq) / F.col(total) - mean * mean, F.lit(0.0)))
+            usable = F.coalesce((F.col(rows) >= 2) & (std > 1e-6), F.lit(False))
+            stats[path] = (mean, std, F.col(rows), usable)
+        # a path without normal examples borrows the tenant's history path, and a tenant without
+        # any falls back to a wide default
+        h_mean, h_std, _, h_usable = stats["history"]
+        fallback_mean = F.when(h_usable, h_mean).otherwise(F.lit(DEFAULT_MEAN))
+        fallback_std = F.when(h_usable, h_std).otherwise(F.lit(DEFAULT_STD))
+        rows = [
+            F.struct(
+                F.lit(path).alias("path"),
+                F.when(usable, mean).otherwise(fallback_mean).alias("mean"),
+                F.when(usable, std).otherwise(fallback_std).alias("std"),
+                F.when(usable, n).otherwise(F.lit(0)).cast("long").alias("n"),
+            )
+            for path, (mean, std, n, usable) in ((p, stats[p]) for p in PATHS)
+        ]
+        return moments.select("TenantId", F.explode(F.array(*rows)).alias("c")).select("TenantId", "c.*")
