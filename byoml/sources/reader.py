@@ -226,11 +226,17 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
     # every line cost a third of the parse)
     fields = fields.filter(text["TimeGenerated"].isNotNull() | (F.length(F.trim(F.col("_raw"))) > 0))
 
+    # converted once, in a step of its own: the status and the output both use the values
+    value_names = {name: f"_v{i}" for i, name in enumerate(names) if types[name] != "string"}
+    fields = fields.select("*", *[
+        F.expr(f"try_cast(`{text_names[names.index(name)]}` as {types[name]})").alias(alias)
+        for name, alias in value_names.items()
+    ])
     typed = {}
     problems = []  # (condition, reason text): the reason is only built for quarantined rows
     for name, type_name in types.items():
         raw = text[name]
-        value = raw if type_name == "string" else F.expr(f"try_cast(`{text_names[names.index(name)]}` as {type_name})")
+        value = F.col(value_names[name]) if name in value_names else raw
         typed[name] = value
         if type_name != "string":
             problems.append((
