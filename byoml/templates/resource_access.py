@@ -63,6 +63,8 @@ class ResourceAccessConfig(AccessMappingConfig):
     """Parameters of ``anomalous-resource-access`` (defaults chosen by measurement).
 
     ``rank``, ``reg_param``, ``alpha``, ``max_iter``, ``seed``: Spark ML ALS (implicit).
+    ``max_iter`` 5: on sample seeds 1-4, 3, 5 and 10 iterations scored alike (ROC-AUC of new pairs
+    0.96-1.0 each); on the 1M-event benchmark 5 kept ROC-AUC 0.968 and cut the fit by a fifth.
     ``strength``: per-pair feature: ``events_per_day`` | ``active_days`` | ``log_events`` | ``binary``.
     ``context_prior``: weight of the tenant's typical direction in a new user's context.
     ``item_prior``: weight (in users) pulling a little-used resource towards its server's resources.
@@ -75,7 +77,7 @@ class ResourceAccessConfig(AccessMappingConfig):
     rank: int = 10
     reg_param: float = 1.0
     alpha: float = 1.0
-    max_iter: int = 10
+    max_iter: int = 5
     seed: int = 42
     strength: str = "events_per_day"
     context_prior: float = 1.0
