@@ -118,3 +118,29 @@ def test_als_blocks_follow_the_shuffle_partitions(spark, partitions, blocks):
         assert _auto_blocks(spark) == blocks
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", before)
+
+
+def test_calibration_sample_does_not_depend_on_row_order(spark, access_sample):
+    """Past ``calibration_pairs`` training rows, whole user-days are sampled by a seeded hash of
+    their key: the same days (and so the same calibration) however Spark partitions the rows."""
+    from byoml.sources import LocalExportSource
+    from byoml.timewindow import TimeWindow
+
+    root, labels = access_sample
+    window = TimeWindow.parse(labels["train_window"]["start"], labels["train_window"]["end"])
+    template = get_template(TEMPLATE, {"calibration_pairs": 400})
+    read = LocalExportSource(str(root)).read(spark, template.input_table, window, template.columns(),
+                                             template.required_columns(), build=lambda df: template.summarize(template.prepare(df)))
+    daily = read.df
+    assert daily.count() > 1000, "the sample must be a real subset"
+
+    def calibration(frame):
+        cal = template.fit(frame, window).tables["calibration"].toPandas()
+        return cal.sort_values(["TenantId", "path"]).reset_index(drop=True)
+
+    a, b = calibration(daily), calibration(daily.repartition(3, "UserKey").sortWithinPartitions("Day"))
+    assert len(a) == 2 * len(PATHS)
+    user_days = a[a["path"] == "new_user_day"]["n"]
+    assert (user_days > 0).all() and user_days.sum() < daily.select("TenantId", "UserKey", "Day").distinct().count()
+    assert a[["TenantId", "path", "n"]].equals(b[["TenantId", "path", "n"]])
+    assert np.allclose(a["mean"], b["mean"], atol=1e-9) and np.allclose(a["std"], b["std"], atol=1e-9)

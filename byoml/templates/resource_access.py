@@ -69,7 +69,8 @@ class ResourceAccessConfig(AccessMappingConfig):
     ``context_prior``: weight of the tenant's typical direction in a new user's context.
     ``item_prior``: weight (in users) pulling a little-used resource towards its server's resources.
     ``threshold``: ``IsAnomaly`` when ``AnomalyScore`` (standard deviations) reaches it.
-    ``calibration_pairs``: at most this many training pairs per path are used for calibration.
+    ``calibration_pairs``: about this many training pairs (and user-day rows) at most are used for
+    calibration, sampled by a seeded hash of their keys (whole user-days).
     ``als_blocks``: ALS user and item blocks; 0 picks half the shuffle partitions, between 1 and
     10 (2 on the local default: on 60k ratings, 4 blocks took 5.1 s where 2 took 3.0 s).
     """
@@ -117,6 +118,20 @@ def _auto_blocks(spark) -> int:
     except ValueError:  # e.g. "auto" on some Databricks compute
         return 10
     return min(10, max(1, partitions // 2))
+
+
+def _sample_by_key(df, keys, fraction: float, seed: int):
+    """The rows whose ``keys`` fall in a seeded hash sample of about ``fraction``.
+
+    Unlike ``DataFrame.sample``, the choice depends on the keys only, not on how Spark orders
+    or partitions the rows: a frame used twice in one query, or a refit of the same data,
+    sees the same sample.
+    """
+    from pyspark.sql import functions as F
+
+    buckets = 1_000_000
+    bucket = F.pmod(F.xxhash64(*keys, F.lit(seed)), F.lit(buckets))
+    return df.filter(bucket < F.lit(int(buckets * fraction)))
 
 
 def _top3(df, group, order, label, out):
@@ -400,7 +415,7 @@ class AnomalousResourceAccess(Template):
         mean_dir = tenants.select("TenantId", "mean_dir")
         target = history.select(*KEYS).join(vecs, ["TenantId", "ResourceKey"])
         if n_pairs > cfg.calibration_pairs:
-            target = target.sample(fraction=cfg.calibration_pairs / n_pairs, seed=cfg.seed)
+            target = _sample_by_key(target, KEYS, cfg.calibration_pairs / n_pairs, cfg.seed)
         others = history.select("TenantId", "UserKey", F.col("ResourceKey").alias("h_key")).join(
             vecs.select("TenantId", F.col("ResourceKey").alias("h_key"), F.col("vec").alias("h_vec")), ["TenantId", "h_key"])
         # Each sampled pair against the user's other resources (leave one out), in one join:
@@ -427,7 +442,8 @@ class AnomalousResourceAccess(Template):
         days = daily.select("TenantId", "UserKey", F.col("Day").alias("day"), "ResourceKey").join(
             vecs, ["TenantId", "ResourceKey"])
         if n_user_days > cfg.calibration_pairs:
-            days = days.sample(fraction=cfg.calibration_pairs / n_user_days, seed=cfg.seed)
+            # whole user-days: a day keeps all its resources (its context, as when scoring)
+            days = _sample_by_key(days, ["TenantId", "UserKey", "day"], cfg.calibration_pairs / n_user_days, cfg.seed)
         days = days.withColumn("w", F.lit(1.0) - F.col("popularity"))
         day_sums = v.grouped_sum(days.withColumn("wv", v.lincomb([(F.col("w"), "vec")])),
                                  ["TenantId", "UserKey", "day"], "wv", "ctx_sum", extra=[F.sum("w").alias("ctx_n")])
