@@ -146,18 +146,28 @@ def _top3(df, group, order, label, out):
     )
 
 
-def _new_user_affinity(v, cfg: ResourceAccessConfig, ctx: str, whole: str, vec: str, count: str):
-    """A user without history: how well a resource fits the rest of their day, and how coherent
-    the day is as a whole (mean resultant length of its resources, with the tenant prior).
-    Resources are weighted by ``1 - popularity``: what everyone uses says nothing about a user.
+def _coherence(norm_sum: str, count: str):
+    """How much a new user's resources agree: the length of their weighted sum over the weight
+    total (mean resultant length, 1 for a single resource)."""
+    from pyspark.sql import functions as F
+
+    return F.when(F.col(count) > 1e-9, F.col(norm_sum) / F.col(count)).otherwise(F.lit(1.0))
+
+
+def _with_new_user_affinity(df, v, ctx: str, vec: str, coherence: str, out: str):
+    """``df`` plus ``out``: a user without history, how well a resource fits the rest of their
+    day (cosine of the unit vector ``vec`` with the context ``ctx``), capped by how coherent the
+    day is as a whole (``coherence``, see :func:`_coherence`). The context weighs resources by
+    ``1 - popularity``: what everyone uses says nothing about a user.
 
     A new hire's day clusters around their department; a sweep across departments does not,
     so every resource of it is suspicious, even one that fits a sibling of the same sweep.
     """
     from pyspark.sql import functions as F
 
-    coherence = F.when(F.col(count) > 1e-9, v.norm(whole) / F.col(count)).otherwise(F.lit(1.0))
-    return F.least(v.cosine(ctx, vec), coherence)
+    df = df.withColumn("_ctx_norm", v.norm(ctx))  # a column of its own: computed once per row
+    cosine = v.dot(ctx, vec) / F.greatest(F.col("_ctx_norm"), F.lit(1e-12))
+    return df.withColumn(out, F.least(cosine, F.col(coherence))).drop("_ctx_norm")
 
 
 class ResourceAccessModel(Model):
@@ -219,12 +229,11 @@ class ResourceAccessModel(Model):
         newcomers = pairs.filter(~F.col("known_user") & F.col("r_vec").isNotNull())
         newcomers = newcomers.withColumn("w", F.lit(1.0) - F.coalesce("popularity", F.lit(0.0)))
         context = v.grouped_sum(newcomers.withColumn("wv", v.lincomb([(F.col("w"), "r_vec")])),
-                                ["TenantId", "UserKey"], "wv", "ctx_sum", extra=[F.sum("w").alias("ctx_n")])
-        fresh = (
-            newcomers.join(context, ["TenantId", "UserKey"])
-            .withColumn("ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "r_vec"), (cfg.context_prior, "mean_dir")]))
-            .select(*KEYS, _new_user_affinity(v, cfg, "ctx", "ctx_sum", "r_vec", "ctx_n").alias("a_new"))
-        )
+                                ["TenantId", "UserKey"], "wv", "ctx_sum", extra=[F.sum("w").alias("ctx_n")],
+                                norm_out="ctx_sum_norm").withColumn("coherence", _coherence("ctx_sum_norm", "ctx_n"))
+        fresh = newcomers.join(context, ["TenantId", "UserKey"]).withColumn(
+            "ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "r_vec"), (cfg.context_prior, "mean_dir")]))
+        fresh = _with_new_user_affinity(fresh, v, "ctx", "r_vec", "coherence", "a_new").select(*KEYS, "a_new")
         calibration = t["calibration"].select("TenantId", F.col("path").alias("cal_path"), "mean", "std")
         day_calibration = t["calibration"].filter(F.col("path") == "new_user_day").select(
             "TenantId", F.col("mean").alias("day_mean_ref"), F.col("std").alias("day_std"))
@@ -337,37 +346,32 @@ class AnomalousResourceAccess(Template):
         )
         als_model = als.fit(ratings)
         tenant_users = users.groupBy("TenantId").agg(F.count(F.lit(1)).alias("tenant_users"))
-        raw_vecs = (
+        raw_vecs = v.with_unit(
             items.join(als_model.itemFactors.withColumnRenamed("id", "iid"), "iid")
             .join(F.broadcast(tenant_users), "TenantId")
             .select(
                 "TenantId", "ResourceKey", "Computer", "ComputerKey", "Resource", "n_users",
                 F.col("features").cast("array<double>").alias("factor"),
                 (F.col("n_users") / F.col("tenant_users")).alias("popularity"),
-            )
-            .withColumn("raw_vec", v.normalize("factor"))
-            .drop("factor")
-        )
+            ), "factor", "raw_vec").drop("factor")
         # A resource few users touched has a vague factor: shrink it towards its server's resources,
         # with the weight of ``item_prior`` users (a new share sits with its department's shares).
         centroids = v.grouped_sum(raw_vecs.withColumn("w", v.lincomb([(F.col("n_users"), "raw_vec")])),
                                   ["TenantId", "ComputerKey"], "w", "centroid")
+        item_vecs = v.with_unit(raw_vecs.join(centroids, ["TenantId", "ComputerKey"]), "centroid", "unit_centroid")
+        item_vecs = item_vecs.withColumn("mix", v.lincomb([(F.col("n_users"), "raw_vec"), (cfg.item_prior, "unit_centroid")]))
         item_vecs = (
-            raw_vecs.join(centroids, ["TenantId", "ComputerKey"])
-            .withColumn("unit_centroid", v.normalize("centroid"))
-            .withColumn("mix", v.lincomb([(F.col("n_users"), "raw_vec"), (cfg.item_prior, "unit_centroid")]))
-            .withColumn("vec", v.normalize("mix"))
+            v.with_unit(item_vecs, "mix", "vec")
             .drop("raw_vec", "centroid", "unit_centroid", "mix")
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
         weighted = item_vecs.select("TenantId", v.lincomb([(F.col("popularity"), "vec")]).alias("w"))
         tenants = (
-            v.grouped_sum(weighted, ["TenantId"], "w", "dir_sum")
-            .select("TenantId", v.normalize("dir_sum").alias("mean_dir"))
+            v.with_unit(v.grouped_sum(weighted, ["TenantId"], "w", "dir_sum"), "dir_sum", "mean_dir")
+            .select("TenantId", "mean_dir")
             .join(tenant_users, "TenantId")
         )
-        server_sums = v.grouped_sum(item_vecs, ["TenantId", "ComputerKey"], "vec", "vec")
-        server_sums = server_sums.withColumn("unit_vec", v.normalize("vec"))
+        server_sums = v.with_unit(v.grouped_sum(item_vecs, ["TenantId", "ComputerKey"], "vec", "vec"), "vec", "unit_vec")
         history = pairs.select(*KEYS, "ComputerKey", "Resource", "AccessCount", "ActiveDays", "strength")
 
         server_users = _top3(
@@ -423,9 +427,9 @@ class AnomalousResourceAccess(Template):
         # * new_resource: the resource replaced by its server's other resources, as if it were new.
         target = target.join(
             server_sums.select("TenantId", "ComputerKey", F.col("vec").alias("s_vec")), ["TenantId", "ComputerKey"]
-        ).join(mean_dir, "TenantId").withColumn(
-            "rest", v.lincomb([(1.0, "s_vec"), (-1.0, "vec")])).withColumn(
-            "c_vec", F.when(v.norm("rest") > 1e-9, v.normalize("rest")).otherwise(F.col("mean_dir")))
+        ).join(mean_dir, "TenantId").withColumn("rest", v.lincomb([(1.0, "s_vec"), (-1.0, "vec")]))
+        target = v.with_unit(target, "rest", "rest_unit", norm_out="rest_norm").withColumn(
+            "c_vec", F.when(F.col("rest_norm") > 1e-9, F.col("rest_unit")).otherwise(F.col("mean_dir")))
         loo = (
             target.select(*KEYS, "popularity", "vec", "c_vec").join(others, ["TenantId", "UserKey"])
             .filter(F.col("h_key") != F.col("ResourceKey"))
@@ -446,12 +450,13 @@ class AnomalousResourceAccess(Template):
             days = _sample_by_key(days, ["TenantId", "UserKey", "day"], cfg.calibration_pairs / n_user_days, cfg.seed)
         days = days.withColumn("w", F.lit(1.0) - F.col("popularity"))
         day_sums = v.grouped_sum(days.withColumn("wv", v.lincomb([(F.col("w"), "vec")])),
-                                 ["TenantId", "UserKey", "day"], "wv", "ctx_sum", extra=[F.sum("w").alias("ctx_n")])
+                                 ["TenantId", "UserKey", "day"], "wv", "ctx_sum", extra=[F.sum("w").alias("ctx_n")],
+                                 norm_out="ctx_sum_norm").withColumn("coherence", _coherence("ctx_sum_norm", "ctx_n"))
+        day_rows = days.join(day_sums, ["TenantId", "UserKey", "day"]).join(mean_dir, "TenantId").withColumn(
+            "ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "vec"), (cfg.context_prior, "mean_dir")]))
         day_affinity = (
-            days.join(day_sums, ["TenantId", "UserKey", "day"]).join(mean_dir, "TenantId")
-            .withColumn("ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), "vec"), (cfg.context_prior, "mean_dir")]))
-            .select("TenantId", "UserKey", "day",
-                    F.greatest(_new_user_affinity(v, cfg, "ctx", "ctx_sum", "vec", "ctx_n"), F.col("popularity")).alias("a"))
+            _with_new_user_affinity(day_rows, v, "ctx", "vec", "coherence", "a_new")
+            .select("TenantId", "UserKey", "day", F.greatest("a_new", "popularity").alias("a"))
             .groupBy("TenantId", "UserKey", "day")
             .agg(F.count(F.lit(1)).alias("n"), F.sum("a").alias("s"), F.sum(F.col("a") * F.col("a")).alias("q"))
         )
@@ -470,24 +475,31 @@ class AnomalousResourceAccess(Template):
             "new_user": ("n_user", "days", "s_user", "q_user"),
             "new_user_day": ("days", "days", "s_user", "q_day"),
         }
-        stats = {}
-        for path, (rows, total, wsum, wsq) in paths.items():
-            mean = F.col(wsum) / F.col(total)
-            std = F.sqrt(F.greatest(F.col(wsq) / F.col(total) - mean * mean, F.lit(0.0)))
-            usable = F.coalesce((F.col(rows) >= 2) & (std > 1e-6), F.lit(False))
-            stats[path] = (mean, std, F.col(rows), usable)
+        # one step per quantity (mean, then std, then usable), each a column: small generated code
+        stats = moments.select("TenantId", *[
+            c for path, (rows, total, wsum, wsq) in paths.items() for c in (
+                (F.col(wsum) / F.col(total)).alias(f"{path}_mean"), (F.col(wsq) / F.col(total)).alias(f"{path}_sq"),
+                F.col(rows).alias(f"{path}_n"))
+        ])
+        stats = stats.select("TenantId", *[c for path in PATHS for c in (
+            F.col(f"{path}_mean"), F.col(f"{path}_n"),
+            F.sqrt(F.greatest(F.col(f"{path}_sq") - F.col(f"{path}_mean") * F.col(f"{path}_mean"), F.lit(0.0))).alias(f"{path}_std"),
+        )])
+        stats = stats.select("*", *[
+            F.coalesce((F.col(f"{path}_n") >= 2) & (F.col(f"{path}_std") > 1e-6), F.lit(False)).alias(f"{path}_usable")
+            for path in PATHS
+        ])
         # a path without normal examples borrows the tenant's history path, and a tenant without
         # any falls back to a wide default
-        h_mean, h_std, _, h_usable = stats["history"]
-        fallback_mean = F.when(h_usable, h_mean).otherwise(F.lit(DEFAULT_MEAN))
-        fallback_std = F.when(h_usable, h_std).otherwise(F.lit(DEFAULT_STD))
+        fallback_mean = F.when(F.col("history_usable"), F.col("history_mean")).otherwise(F.lit(DEFAULT_MEAN))
+        fallback_std = F.when(F.col("history_usable"), F.col("history_std")).otherwise(F.lit(DEFAULT_STD))
         rows = [
             F.struct(
                 F.lit(path).alias("path"),
-                F.when(usable, mean).otherwise(fallback_mean).alias("mean"),
-                F.when(usable, std).otherwise(fallback_std).alias("std"),
-                F.when(usable, n).otherwise(F.lit(0)).cast("long").alias("n"),
+                F.when(F.col(f"{path}_usable"), F.col(f"{path}_mean")).otherwise(fallback_mean).alias("mean"),
+                F.when(F.col(f"{path}_usable"), F.col(f"{path}_std")).otherwise(fallback_std).alias("std"),
+                F.when(F.col(f"{path}_usable"), F.col(f"{path}_n")).otherwise(F.lit(0)).cast("long").alias("n"),
             )
-            for path, (mean, std, n, usable) in ((p, stats[p]) for p in PATHS)
+            for path in PATHS
         ]
-        return moments.select("TenantId", F.explode(F.array(*rows)).alias("c")).select("TenantId", "c.*")
+        return stats.select("TenantId", F.explode(F.array(*rows)).alias("c")).select("TenantId", "c.*")

@@ -5,13 +5,16 @@ element arithmetic (``a[0]*b[0] + a[1]*b[1] + ...``). Spark compiles that with
 whole-stage code generation; higher-order functions (``zip_with``/``aggregate``) are
 interpreted row by row and were the slowest part of training. Give every operation
 column inputs (chain steps with ``withColumn``): nesting unrolled operations multiplies
-the expression size. No Python UDFs: it runs on
-Databricks shared clusters and Spark Connect like any built-in expression.
+the expression size, and a generated method over 8000 bytes of bytecode is never compiled
+by the JVM (it runs interpreted, many times slower). A scalar used by every element (a
+norm) gets a column of its own: :func:`with_unit`, ``grouped_sum(norm_out=...)``.
+No Python UDFs: it runs on Databricks shared clusters and Spark Connect like any
+built-in expression.
 """
 from __future__ import annotations
 
 from functools import reduce
-from typing import List
+from typing import List, Optional
 
 
 def _F():
@@ -66,6 +69,19 @@ def normalize(a, rank: int, eps: float = 1e-12):
     return F.array(*[x / n for x in _items(a, rank)])
 
 
+def with_unit(df, vector: str, out: str, rank: int, norm_out: Optional[str] = None, eps: float = 1e-12):
+    """``df`` plus ``out`` = ``vector / |vector|`` (a zero vector stays zero), and ``norm_out`` = ``|vector|`` if named.
+
+    Two projections: the norm is computed once per row and every element divides by it.
+    """
+    F = _F()
+    norm_col = norm_out or f"_norm_{out}"
+    df = df.withColumn(norm_col, norm(vector, rank))
+    n = F.greatest(F.col(norm_col), F.lit(eps))
+    df = df.withColumn(out, F.array(*[x / n for x in _items(F.col(vector), rank)]))
+    return df if norm_out else df.drop(norm_col)
+
+
 def lincomb(terms, rank: int):
     """``sum(coef * vector)`` for ``terms = [(coef, vector), ...]``; coefs are numbers or Columns.
 
@@ -82,17 +98,20 @@ def cosine(a, b, rank: int, eps: float = 1e-12):
     return dot(a, b, rank) / F.greatest(norm(a, rank) * norm(b, rank), F.lit(eps))
 
 
-def grouped_sum(df, keys, vector: str, out: str, rank: int, extra=()):
+def grouped_sum(df, keys, vector: str, out: str, rank: int, extra=(), norm_out: Optional[str] = None):
     """Element-wise sum of ``vector`` per group of ``keys`` (any group size, codegen-friendly).
 
-    ``extra``: more aggregate columns (named) computed in the same aggregation.
+    ``extra``: more aggregate columns (named) computed in the same aggregation;
+    ``norm_out``: also the length of the sum, under this name.
     """
     F = _F()
     keys = list(keys)
     v = F.col(vector)
     summed = df.groupBy(*keys).agg(*[F.sum(v.getItem(i)).alias(f"_v{i}") for i in range(rank)], *extra)
     extra_names = summed.columns[len(keys) + rank:]  # aggregate columns come in the order asked
-    return summed.select(*keys, F.array(*[F.col(f"_v{i}") for i in range(rank)]).alias(out), *extra_names)
+    parts = [F.col(f"_v{i}") for i in range(rank)]
+    norms = [F.sqrt(reduce(lambda x, y: x + y, [c * c for c in parts])).alias(norm_out)] if norm_out else []
+    return summed.select(*keys, F.array(*parts).alias(out), *norms, *extra_names)
 
 
 class Vectors:
@@ -125,5 +144,8 @@ class Vectors:
     def lincomb(self, terms):
         return lincomb(terms, self.rank)
 
-    def grouped_sum(self, df, keys, vector: str, out: str, extra=()):
-        return grouped_sum(df, keys, vector, out, self.rank, extra)
+    def with_unit(self, df, vector: str, out: str, norm_out: Optional[str] = None):
+        return with_unit(df, vector, out, self.rank, norm_out)
+
+    def grouped_sum(self, df, keys, vector: str, out: str, extra=(), norm_out: Optional[str] = None):
+        return grouped_sum(df, keys, vector, out, self.rank, extra, norm_out)
