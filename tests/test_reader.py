@@ -76,6 +76,25 @@ def test_records_wrapper_bodies(spark, tmp_path):
         "CONTOSO\\user0", "CONTOSO\\user1", "CONTOSO\\user2", "CONTOSO\\user9"]
 
 
+def test_bodies_among_plain_export_files_are_found_and_broken_ones_quarantined(spark, tmp_path):
+    from byoml.sources.reader import read_export_files
+
+    write(tmp_path, [sec_event(i, T0 + dt.timedelta(minutes=i)) for i in range(20)])  # plain lines
+    folder = tmp_path / "am-securityevent" / "WorkspaceResourceId=" / "x" / "y=2026" / "m=11" / "d=02" / "h=11" / "m=00"
+    folder.mkdir(parents=True)
+    body = {"records": [sec_event(100 + i, T0 + dt.timedelta(hours=1, minutes=i)) for i in range(5)]}
+    (folder / "PT1H.json").write_text(json.dumps(body) + "\n" + '{"records": [{"TimeGenerated": "2026-11-02T1\n')
+    result = read(spark, tmp_path)
+    assert result.stats.rows == 25 and result.stats.records == 26
+    assert result.stats.malformed == 1 and result.stats.quarantined == 1
+    assert result.quarantine().first()["Record"].startswith('{"records"')
+    # a source that knows its lines are bodies (Event Hubs) unwraps in the first pass; plain lines still read
+    src = LocalExportSource(str(tmp_path))
+    files, report = src.list_files("SecurityEvent", TimeWindow())
+    known = read_export_files(spark, src.read_paths(files, report), "SecurityEvent", TimeWindow(), wrapped=True)
+    assert known.stats.rows == 25 and known.stats.malformed == 1
+
+
 def test_window_prunes_folders_without_listing_the_tree(tmp_path):
     records = [sec_event(i, T0 + dt.timedelta(hours=i)) for i in range(72)]  # three days, hourly
     write(tmp_path, records)

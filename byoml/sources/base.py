@@ -24,6 +24,7 @@ class ExportSource(ABC):
     uri: str
     watermark_dir: Optional[str] = None
     late_hours: float = 12.0
+    wrapped_bodies: Optional[bool] = None  # lines are {"records":[...]} bodies; None: the reader finds out
     _increment: Optional[Increment] = None
     _watermark: Optional[Watermark] = None
 
@@ -170,7 +171,7 @@ class ExportSource(ABC):
                 size += sum(f.size for f in history)
                 skipped = list(report.skipped)
             stats = ReadStats(table=table, files=files_read, bytes=size, layout=layout, skipped_folders=skipped)
-            return read_export_files(spark, paths, table, window, columns, required, stats, build)
+            return read_export_files(spark, paths, table, window, columns, required, stats, build, self.wrapped_bodies)
         files, report = self.list_files(table, window)
         stats = ReadStats(
             table=table,
@@ -184,4 +185,5 @@ class ExportSource(ABC):
                 f"no export files of table {table} in {window} under {self.describe()}; "
                 "check --source, --start and --end"
             )
-        return read_export_files(spark, self.read_paths(files, report), table, window, columns, required, stats, build)
+        return read_export_files(spark, self.read_paths(files, report), table, window, columns, required, stats, build,
+                                 self.wrapped_bodies)

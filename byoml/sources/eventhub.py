@@ -143,6 +143,8 @@ def normalise_body(body: str) -> Tuple[str, int, Optional[str], Optional[str]]:
 class EventHubSource(ExportSource):
     """A Log Analytics export hub read in bounded batches with Blob checkpoints."""
 
+    wrapped_bodies = True  # staged event bodies are {"records":[...]}
+
     def __init__(self, namespace: str, hub: str, consumer_group: str = "$Default",
                  options: Optional[Mapping[str, Any]] = None, client=None, checkpoint_container=None) -> None:
         options = dict(options or {})

@@ -3,7 +3,10 @@
 The path of a record through the reader:
 
 1. ``spark.read.text`` of the listed files, one row per line (blank lines skipped);
-2. ``{"records":[...]}`` bodies are unwrapped into one row per record;
+2. ``{"records":[...]}`` bodies (Event Hubs) are unwrapped into one row per record. Export
+   files hold one record per line, so a read of them first takes every line as a record and
+   only counts the lines that are bodies; if there are any, it parses the files again,
+   unwrapping (the unwrapping step copies every line: it cost a sixth of a read);
 3. every declared column is pulled out as text with ``json_tuple`` and converted
    with ``try_cast``. A line that is not a JSON object is *malformed*; a value that
    does not fit its column type is a *schema error*. Both go to the quarantine
@@ -36,7 +39,7 @@ from .schemas import SUPPORTED_TYPES, TABLE_REQUIRED, declared_schema
 
 log = logging.getLogger(__name__)
 
-OK, MALFORMED, SCHEMA_ERROR, OTHER_TABLE, OUT_OF_WINDOW, QUARANTINED = 0, 1, 2, 3, 4, 5
+OK, MALFORMED, SCHEMA_ERROR, OTHER_TABLE, OUT_OF_WINDOW, QUARANTINED, WRAPPED = 0, 1, 2, 3, 4, 5, 6
 BAD = (MALFORMED, SCHEMA_ERROR, QUARANTINED)
 _CORRUPT = "_corrupt_record"
 _WRAPPER_PATTERN = r'^\s*\{\s*"records"\s*:'
@@ -181,7 +184,7 @@ def _fill_status_counts(stats: ReadStats, counts, required: Sequence[str]) -> No
 
 
 def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, types: Mapping[str, str],
-                  classify: bool = True, eoi_key: bool = False):
+                  classify: bool = True, eoi_key: bool = False, unwrap: bool = True):
     """One row per record of the files, typed, with its status (not yet deduplicated).
 
     Columns: the ``types`` columns, ``_status`` (``OK``, ``MALFORMED``, ...), ``_eoi`` (a usable
@@ -195,6 +198,9 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
 
     ``eoi_key=True`` (records deduplicated on their EventOriginId): ``_h2`` is computed only for
     records without a usable one, whose key is their content.
+
+    ``unwrap=False``: every line is a record, and a ``{"records":[...]}`` body gets the status
+    ``WRAPPED`` (to be read again with ``unwrap=True``).
     """
     from pyspark.sql import functions as F
 
@@ -209,18 +215,22 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
     # head of a line only: on the whole line the regex scan costs as much as the parse.
     wrapped = F.from_json(F.col("value"), "records array<string>").getField("records")
     is_wrapped = F.substring("value", 1, _WRAPPER_HEAD_CHARS).rlike(_WRAPPER_PATTERN)
-    records = lines.select("value", "_file", is_wrapped.alias("_wrapped")).select(
-        "_file",
-        F.explode(
-            F.when(F.col("_wrapped") & wrapped.isNotNull(), wrapped).otherwise(F.array(F.col("value")))
-        ).alias("_raw"),
-    )
+    if unwrap:
+        records = lines.select("value", "_file", is_wrapped.alias("_wrapped")).select(
+            "_file",
+            F.explode(
+                F.when(F.col("_wrapped") & wrapped.isNotNull(), wrapped).otherwise(F.array(F.col("value")))
+            ).alias("_raw"),
+            F.lit(False).alias("_wrapped"),
+        )
+    else:
+        records = lines.select("_file", F.col("value").alias("_raw"), is_wrapped.alias("_wrapped"))
     # json_tuple pulls the top-level fields as text in one streaming pass (nested values stay
     # JSON text, as from_json gives them): about twice as fast as from_json on wide records.
     # It cannot tell a broken line from an object without those fields, so lines without a
     # TimeGenerated (every valid record has one) are checked with from_json.
     text_names = [f"_t{i}" for i in range(len(names))]
-    fields = records.select("_file", "_raw", F.json_tuple(F.col("_raw"), *names).alias(*text_names))
+    fields = records.select("_file", "_raw", "_wrapped", F.json_tuple(F.col("_raw"), *names).alias(*text_names))
     text = dict(zip(names, [F.col(c) for c in text_names]))
     # blank lines are skipped; only a line without TimeGenerated is trimmed to check (a trim of
     # every line cost a third of the parse)
@@ -263,7 +273,8 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
         in_window = in_window & (time_col < timestamp_literal(window.end))
 
     status = (
-        F.when(malformed, F.lit(MALFORMED))
+        F.when(F.col("_wrapped"), F.lit(WRAPPED))
+        .when(malformed, F.lit(MALFORMED))
         .when(other_table, F.lit(OTHER_TABLE))
         .when(has_problem, F.lit(SCHEMA_ERROR if classify else QUARANTINED))
         .when(~in_window, F.lit(OUT_OF_WINDOW))
@@ -302,6 +313,7 @@ def read_export_files(
     required: Sequence[str] = (),
     stats: Optional[ReadStats] = None,
     build: Optional[Callable] = None,
+    wrapped: Optional[bool] = None,
 ) -> ReadResult:
     """Read export files of ``table`` into a clean DataFrame for ``window``.
 
@@ -313,6 +325,9 @@ def read_export_files(
     ``columns`` limits parsing to the columns a caller needs (plus ``TimeGenerated``,
     ``EventOriginId`` and ``Type``); ``required`` columns must be present in at least
     one record, else :class:`MissingColumnError` names the column and the table.
+
+    ``wrapped``: whether lines are ``{"records":[...]}`` bodies (Event Hubs); None finds out
+    (export files are not: a read that finds bodies parses the files again, unwrapping them).
 
     Raises :class:`EmptyWindowError` when no record of the table lies in the window.
     """
@@ -334,35 +349,42 @@ def read_export_files(
 
     names = list(types)
     by_eoi = "EventOriginId" in types
-    parsed = parse_records(spark, paths, table, window, types, classify=False, eoi_key=by_eoi)
     is_ok = F.col("_status") == OK
     bad = F.col("_status").isin(*BAD)
-    read_counts = ObservedCounts(parsed, "byoml_read", [
-        F.count(F.lit(1)).alias("records"),
-        *[F.count(F.when(F.col("_status") == code, True)).alias(label) for code, label in (
-            (QUARANTINED, "quarantined"), (OTHER_TABLE, "other_table"), (OUT_OF_WINDOW, "out_of_window"), (OK, "ok"),
-        )],
-        *[F.count(F.when(is_ok, F.col(name))).alias(f"present_{i}") for i, name in enumerate(required)],
-        # the files to read again for the quarantine (bounded by the listing the driver holds)
-        F.array_sort(F.collect_set(F.when(bad, F.col("_file")))).alias("bad_files"),
-    ])
-    observed = read_counts.df
     build = build or (lambda df: df)
-    deduped, dedupe_counts = _dedupe(observed.filter(is_ok), names, by_event_origin_id=by_eoi)
-    df = materialize(build(deduped))
-    counts = read_counts.get()
+
+    def one_pass(unwrap: bool, by_event_origin_id: bool):
+        """Parse, count, dedupe and build, as one computation: (df, read counts, dedupe counts)."""
+        parsed = parse_records(spark, paths, table, window, types, classify=False, eoi_key=by_event_origin_id,
+                               unwrap=unwrap)
+        read_counts = ObservedCounts(parsed, "byoml_read", [
+            F.count(F.lit(1)).alias("records"),
+            *[F.count(F.when(F.col("_status") == code, True)).alias(label) for code, label in (
+                (QUARANTINED, "quarantined"), (OTHER_TABLE, "other_table"), (OUT_OF_WINDOW, "out_of_window"), (OK, "ok"),
+                (WRAPPED, "wrapped"),
+            )],
+            *[F.count(F.when(is_ok, F.col(name))).alias(f"present_{i}") for i, name in enumerate(required)],
+            # the files to read again for the quarantine (bounded by the listing the driver holds)
+            F.array_sort(F.collect_set(F.when(bad, F.col("_file")))).alias("bad_files"),
+        ])
+        deduped, dedupe_counts = _dedupe(read_counts.df.filter(is_ok), names, by_event_origin_id=by_event_origin_id)
+        df = materialize(build(deduped))
+        return df, read_counts.get(), dedupe_counts.get()
+
+    unwrap = bool(wrapped)
+    df, counts, dedupe = one_pass(unwrap, by_eoi)
+    if not unwrap and int(counts["wrapped"] or 0):
+        log.info("%d lines are {\"records\": [...]} bodies: parsing again, unwrapping them", int(counts["wrapped"]))
+        unwrap = True
+        df, counts, dedupe = one_pass(unwrap, by_eoi)
     _fill_status_counts(stats, counts, required)
-    dedupe = dedupe_counts.get()
     eoi_groups, collided = int(dedupe["eoi_groups"] or 0), int(dedupe["collided"] or 0)
     # EventOriginId identifies an event only if it does not stand for many different records
     # (redacted or re-used ids do, e.g. in published datasets): then dedupe on content instead,
     # which parses the files once more (such data sets are small).
     if eoi_groups and collided > max(EOI_COLLISION_FLOOR, EOI_COLLISION_TOLERANCE * eoi_groups):
         log.info("%d records share an EventOriginId with other content: deduplicating on content", collided)
-        again = parse_records(spark, paths, table, window, types, classify=False)
-        deduped, dedupe_counts = _dedupe(again.filter(is_ok), names, by_event_origin_id=False)
-        df = materialize(build(deduped))
-        dedupe = dedupe_counts.get()
+        df, _, dedupe = one_pass(unwrap, False)
         stats.dedupe = "content"
     else:
         stats.dedupe = "EventOriginId" if eoi_groups else "content"
@@ -372,7 +394,8 @@ def read_export_files(
     quarantine = None
     if bad_files:
         # broken lines and schema errors are told apart on the files that hold them
-        quarantine = parse_records(spark, bad_files, table, window, types).filter(bad).select("_status", "_file", "_reason", "_raw")
+        quarantine = parse_records(spark, bad_files, table, window, types, unwrap=unwrap).filter(bad).select(
+            "_status", "_file", "_reason", "_raw")
         kinds = quarantine.agg(
             F.count(F.when(F.col("_status") == MALFORMED, True)).alias("malformed"),
             F.count(F.when(F.col("_status") == SCHEMA_ERROR, True)).alias("schema_errors"),
