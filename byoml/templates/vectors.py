@@ -61,18 +61,11 @@ def sub(a, b, rank: int):
     return F.array(*[x - y for x, y in zip(_items(a, rank), _items(b, rank))])
 
 
-def normalize(a, rank: int, eps: float = 1e-12):
-    """``a / |a|``; a zero vector stays zero."""
-    F = _F()
-    a = _col(a)
-    n = F.greatest(norm(a, rank), F.lit(eps))
-    return F.array(*[x / n for x in _items(a, rank)])
-
-
 def with_unit(df, vector: str, out: str, rank: int, norm_out: Optional[str] = None, eps: float = 1e-12):
     """``df`` plus ``out`` = ``vector / |vector|`` (a zero vector stays zero), and ``norm_out`` = ``|vector|`` if named.
 
-    Two projections: the norm is computed once per row and every element divides by it.
+    Two projections: the norm is computed once per row and every element divides by it (one
+    expression repeating the norm per element made generated methods too big for the JIT).
     """
     F = _F()
     norm_col = norm_out or f"_norm_{out}"
@@ -134,9 +127,6 @@ class Vectors:
 
     def sub(self, a, b):
         return sub(a, b, self.rank)
-
-    def normalize(self, a):
-        return normalize(a, self.rank)
 
     def cosine(self, a, b):
         return cosine(a, b, self.rank)
