@@ -112,8 +112,10 @@ def resource_access_metrics(scores: pd.DataFrame, labels: dict) -> Dict[str, Any
         out["flag_precision"] = tp / int(flagged.sum()) if flagged.any() else None
         out["flag_recall"] = tp / k if k else None
         new_user_normal = merged[merged["user_new"] & (merged["label"] == 0)]
+        out["new_user_normal_pairs"] = int(len(new_user_normal))
+        out["new_user_normal_flagged"] = int(new_user_normal["IsAnomaly"].eq(True).sum())
         out["new_user_normal_flag_rate"] = (
-            float(new_user_normal["IsAnomaly"].eq(True).mean()) if len(new_user_normal) else None
+            out["new_user_normal_flagged"] / len(new_user_normal) if len(new_user_normal) else None
         )
         normal = merged[merged["label"] == 0]
         out["normal_flag_rate"] = float(normal["IsAnomaly"].eq(True).mean()) if len(normal) else None
