@@ -4,7 +4,7 @@ For each size N (events in the export, default 1M and 5M) this script:
 
 1. generates a SecurityEvent export of about N events (cached under --work);
 2. runs, each in a fresh process (so Spark start is included) while sampling the RSS of
-   the whole process tree (Python + JVM):
+   the whole process tree (Python + JVM; the scores are evaluated afterwards, outside it):
    * ``bare``: ``spark.read.json`` of the files with a 6-column schema, grouped by pair (the floor);
    * ``byoml``: ``byoml.run.train`` + ``byoml.run.score`` of the template, as the CLI runs them;
    * ``byo-ml``: the Sentinel BYO-ML recipe on the same files (events per active day, implicit
@@ -98,11 +98,19 @@ def child_byoml(export: str, work: str) -> dict:
     stages = {"spark start": t1 - t0}
     stages.update({f"train {k}": v for k, v in tr.stages})
     stages.update({f"score {k}": v for k, v in sc.stages})
+    # the scores are evaluated by the parent, after this process: its peak RSS is the job's alone
+    return {"stages": stages, "events": tr.counts["records"] + sc.counts["records"], "train_counts": tr.counts,
+            "sink": sink}
+
+
+def evaluate_byoml(result: dict, export: str) -> None:
+    """Quality of the byoml run's scores against the export's labels (in this process, after the run)."""
     from byoml.evaluate import load_scores, resource_access_metrics
 
-    metrics = resource_access_metrics(load_scores(sink, "AnomalousResourceAccessResult"), labels)
-    return {"stages": stages, "events": tr.counts["records"] + sc.counts["records"], "train_counts": tr.counts,
-            "metrics": {k: metrics[k] for k in ("roc_auc", "precision_at_k", "roc_auc_new_pairs_known_users")}}
+    with open(os.path.join(export, "labels.json")) as fh:
+        labels = json.load(fh)
+    metrics = resource_access_metrics(load_scores(result.pop("sink"), "AnomalousResourceAccessResult"), labels)
+    result["metrics"] = {k: round(metrics[k], 4) for k in ("roc_auc", "precision_at_k", "roc_auc_new_pairs_known_users")}
 
 
 def child_byo_ml(export: str, work: str) -> dict:
@@ -189,6 +197,8 @@ def main() -> None:
         results = {}
         for mode in args.modes.split(","):
             results[mode] = r = run_child(mode, export, work)
+            if mode == "byoml":
+                evaluate_byoml(r, export)
             stages = " · ".join(f"{k} {v:.1f}s" for k, v in r["stages"].items())
             print(f"{mode:>7}: wall {r['wall']:.1f}s, peak RSS {r['peak_rss_gb']:.2f} GB, {n / r['wall']:,.0f} events/s")
             print(f"         {stages}")
