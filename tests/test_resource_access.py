@@ -144,3 +144,22 @@ def test_calibration_sample_does_not_depend_on_row_order(spark, access_sample):
     assert (user_days > 0).all() and user_days.sum() < daily.select("TenantId", "UserKey", "Day").distinct().count()
     assert a[["TenantId", "path", "n"]].equals(b[["TenantId", "path", "n"]])
     assert np.allclose(a["mean"], b["mean"], atol=1e-9) and np.allclose(a["std"], b["std"], atol=1e-9)
+
+
+def test_metrics_count_new_users_normal_pairs_and_their_flags():
+    """The evaluation's counts of new users' normal pairs, so a rate can be pooled over seeds."""
+    def pair(account, share, label, user_new):
+        return {"TenantId": "t", "Account": account, "Computer": "FS1", "ShareName": share, "label": label,
+                "kind": "sweep" if label else "normal", "pair_new": True, "user_new": user_new, "resource_new": False}
+
+    labels = {"pairs": [pair("new", "A", 0, True), pair("new", "B", 0, True), pair("new", "C", 1, True),
+                        pair("old", "A", 0, False), pair("old", "D", 1, False)]}
+    scores = pd.DataFrame({
+        "TenantId": ["t"] * 5, "Account": ["NEW", "new", "new", "old", "old"],  # accounts are case-folded
+        "Computer": ["FS1"] * 5, "ShareName": ["A", "B", "C", "A", "D"],
+        "AnomalyScore": [3.0, 0.1, 4.0, 0.2, 5.0], "IsAnomaly": [True, False, True, False, True],
+    })
+    m = resource_access_metrics(scores, labels)
+    assert (m["new_user_normal_pairs"], m["new_user_normal_flagged"]) == (2, 1)
+    assert m["new_user_normal_flag_rate"] == 0.5
+    assert m["flagged"] == 3 and m["precision_at_k"] == 1.0
