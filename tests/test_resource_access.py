@@ -15,7 +15,7 @@ from byoml.templates import get_template
 from byoml.templates.resource_access import PATHS
 
 TEMPLATE = "anomalous-resource-access"
-SEEDS = (1, 2)
+SEEDS = (1, 2, 5)  # 5: a sweep across only three departments (a mean affinity left it unflagged)
 
 
 @pytest.fixture(scope="module", params=SEEDS)
@@ -54,7 +54,7 @@ def test_classic_cases(scored):
     high = np.percentile(normal, 99)
     sweep = j[j["kind"] == "new_account_sweep"]
     assert len(sweep) >= 6 and (sweep["ScoringPath"].str.startswith("new_user")).all()
-    assert sweep["AnomalyScore"].median() >= threshold, "a new account sweeping departments scores high"
+    assert sweep["IsAnomaly"].all(), "a new account sweeping departments is flagged"
     assert (sweep["AnomalyScore"] > high).mean() >= 0.8
     outsider = j[j["kind"] == "outsider_new_share"]
     assert len(outsider) >= 1 and (outsider["ScoringPath"] == "new_resource").all()
