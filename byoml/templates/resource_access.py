@@ -301,7 +301,9 @@ class AnomalousResourceAccess(Template):
     """Collaborative filtering (implicit ALS) over who accesses which file share."""
 
     name = "anomalous-resource-access"
-    version = "1.0"
+    # 2.0: the calibration's new_user_day row holds the window shortfall's moments, not the mean
+    # affinity's, so a 1.x model is refused on load instead of scoring new users wrongly
+    version = "2.0"
     table = "SecurityEvent"
     output_table = "AnomalousResourceAccessResult"
     Config = ResourceAccessConfig
