@@ -45,6 +45,11 @@ def seeds_from(text: str) -> list:
     return out
 
 
+def _figure(value, width: int) -> str:
+    """A metric right-aligned to ``width``, or '-' where it could not be computed (None)."""
+    return f"{value:{width}.3f}" if value is not None else f"{'-':>{width}}"
+
+
 def run_seed(seed: int, users: int, work: str, spark) -> dict:
     root = os.path.join(work, f"seed-{seed}-users-{users}")
     export, model, sink = (os.path.join(root, d) for d in ("export", "model", "sink"))
@@ -75,10 +80,14 @@ def main() -> int:
         m = run_seed(seed, args.users, args.work, spark)
         normal, flagged = m["new_user_normal_pairs"], m["new_user_normal_flagged"]
         new_user_flagged, new_user_normal = new_user_flagged + flagged, new_user_normal + normal
-        print(f"{seed:>4} {m['roc_auc']:6.3f} {m['roc_auc_new_pairs_known_users']:13.3f} {m['precision_at_k']:6.3f} "
-              f"{m['roc_auc_novel_anomalies_vs_normal']:9.3f} {m['flag_precision']:9.3f} {m['flag_recall']:11.3f} "
-              f"{flagged:>12} of {normal:<3} ({flagged / max(normal, 1):.0%})   [{m['seconds']:.0f} s]", flush=True)
-        missed += [f"seed {seed}: {k} {m[k]:.3f} < {floor}" for k, floor in PER_SEED_FLOORS.items() if m[k] < floor]
+        cells = [_figure(m[k], w) for k, w in (("roc_auc", 6), ("roc_auc_new_pairs_known_users", 13), ("precision_at_k", 6),
+                                               ("roc_auc_novel_anomalies_vs_normal", 9), ("flag_precision", 9),
+                                               ("flag_recall", 11))]
+        print(f"{seed:>4} {' '.join(cells)} {flagged:>12} of {normal:<3} ({flagged / max(normal, 1):.0%})   "
+              f"[{m['seconds']:.0f} s]", flush=True)
+        # a figure that cannot be computed (None: e.g. no anomaly of that kind) misses its floor
+        missed += [f"seed {seed}: {k} {_figure(m[k], 0)} < {floor}" for k, floor in PER_SEED_FLOORS.items()
+                   if m[k] is None or m[k] < floor]
     pooled = new_user_flagged / max(new_user_normal, 1)
     print(f"pooled: new users' normal accesses flagged {new_user_flagged} of {new_user_normal} ({pooled:.1%})")
     if pooled > NEW_USER_FLAG_CEILING:

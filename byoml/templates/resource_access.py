@@ -248,7 +248,7 @@ class ResourceAccessModel(Model):
         fresh = _with_new_user_affinity(fresh, v, "ctx", "r_vec", "coherence", "a_new").select(*KEYS, "a_new")
         calibration = t["calibration"].select("TenantId", F.col("path").alias("cal_path"), "mean", "std")
         day_calibration = t["calibration"].filter(F.col("path") == "new_user_day").select(
-            "TenantId", F.col("mean").alias("day_mean_ref"), F.col("std").alias("day_std"))
+            "TenantId", F.col("mean").alias("day_shortfall_mean"), F.col("std").alias("day_shortfall_std"))
         scored = (
             pairs.join(known, KEYS, "left")
             .join(fresh, KEYS, "left")
@@ -262,7 +262,7 @@ class ResourceAccessModel(Model):
             "z_day",
             F.when(~F.col("known_user"),
                    (_window_shortfall(F.sum(F.lit(1.0) - F.col("Affinity")).over(whole_window),
-                                      F.count(F.lit(1)).over(whole_window)) - F.col("day_mean_ref")) / F.col("day_std")),
+                                      F.count(F.lit(1)).over(whole_window)) - F.col("day_shortfall_mean")) / F.col("day_shortfall_std")),
         )
         z = (F.col("mean") - F.col("Affinity")) / F.col("std")
         z = F.when(F.col("std").isNull() | F.isnan(z), F.lit(0.0)).otherwise(z)
