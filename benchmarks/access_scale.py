@@ -14,6 +14,7 @@ For each size N (events in the export, default 1M and 5M) this script:
     pip install ".[bench]"
     python benchmarks/access_scale.py                 # 1M and 5M
     python benchmarks/access_scale.py --events 1000000
+    python benchmarks/access_scale.py --events 1000000 --event-log /tmp/events   # + where the time went
 """
 from __future__ import annotations
 
@@ -43,10 +44,25 @@ def sample_rss(pid: int, stop: threading.Event, peak: list) -> None:
         stop.wait(0.2)
 
 
-def run_child(mode: str, export: str, work: str) -> dict:
+def _task_slots() -> int:
+    """Task slots of the children's local Spark (``BYOML_SPARK_MASTER``, default ``local[2]``)."""
+    master = os.environ.get("BYOML_SPARK_MASTER", "local[2]")
+    inner = master[len("local["):-1] if master.startswith("local[") else ""
+    return int(inner) if inner.isdigit() else os.cpu_count() or 2
+
+
+def run_child(mode: str, export: str, work: str, event_log: str = "") -> dict:
     out = os.path.join(work, f"result-{mode}.json")
+    env = dict(os.environ)
+    if event_log:  # uncompressed, one folder per child: benchmarks/spark_eventlog.py reads it
+        folder = os.path.join(event_log, mode)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+        env["PYSPARK_SUBMIT_ARGS"] = (f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{folder} "
+                                      "--conf spark.eventLog.compress=false pyspark-shell")
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--export", export, "--work", work, "--out", out])
+    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--export", export, "--work", work, "--out", out],
+                            env=env)
     peak, stop = [0], threading.Event()
     sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, peak), daemon=True)
     sampler.start()
@@ -59,6 +75,11 @@ def run_child(mode: str, export: str, work: str) -> dict:
         result = json.load(fh)
     result["wall"] = time.perf_counter() - started
     result["peak_rss_gb"] = peak[0] / 2**30
+    if event_log:
+        from spark_eventlog import report
+
+        logs = [os.path.join(folder, name) for name in os.listdir(folder)]
+        result["event_log"] = report(logs[0], slots=_task_slots(), gap=0.5) if len(logs) == 1 else f"{len(logs)} logs in {folder}"
     return result
 
 
@@ -180,6 +201,7 @@ def main() -> None:
     parser.add_argument("--work", default=os.path.join(HERE, ".work", "access"))
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--modes", default="bare,byoml,byo-ml")
+    parser.add_argument("--event-log", default="", help="keep each mode's Spark event log here and print its phases")
     parser.add_argument("--child")
     parser.add_argument("--export")
     parser.add_argument("--out")
@@ -196,14 +218,16 @@ def main() -> None:
         print(f"\n== {n:,} events  (load average {os.getloadavg()[0]:.1f})")
         results = {}
         for mode in args.modes.split(","):
-            results[mode] = r = run_child(mode, export, work)
+            results[mode] = r = run_child(mode, export, work, args.event_log)
             if mode == "byoml":
                 evaluate_byoml(r, export)
             stages = " · ".join(f"{k} {v:.1f}s" for k, v in r["stages"].items())
             print(f"{mode:>7}: wall {r['wall']:.1f}s, peak RSS {r['peak_rss_gb']:.2f} GB, {n / r['wall']:,.0f} events/s")
             print(f"         {stages}")
-            extra = {k: v for k, v in r.items() if k not in ("stages", "wall", "peak_rss_gb")}
+            extra = {k: v for k, v in r.items() if k not in ("stages", "wall", "peak_rss_gb", "event_log")}
             print(f"         {extra}", flush=True)
+            if "event_log" in r:
+                print(r["event_log"], flush=True)
         if "byoml" in results and "bare" in results:
             print(f"byoml / bare read: {results['byoml']['wall'] / results['bare']['wall']:.2f}x")
         if "byoml" in results and "byo-ml" in results:
