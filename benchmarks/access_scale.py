@@ -52,14 +52,17 @@ def _task_slots() -> int:
 
 
 def run_child(mode: str, export: str, work: str, event_log: str = "") -> dict:
+    """Run one mode in a fresh process; ``event_log``: a folder to keep its Spark event log in."""
     out = os.path.join(work, f"result-{mode}.json")
     env = dict(os.environ)
     if event_log:  # uncompressed, one folder per child: benchmarks/spark_eventlog.py reads it
-        folder = os.path.join(event_log, mode)
+        folder = os.path.abspath(event_log)
         shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(folder)
-        env["PYSPARK_SUBMIT_ARGS"] = (f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{folder} "
-                                      "--conf spark.eventLog.compress=false pyspark-shell")
+        confs = (f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{folder} "
+                 "--conf spark.eventLog.compress=false")
+        given = env.get("PYSPARK_SUBMIT_ARGS", "").strip() or "pyspark-shell"  # keep the caller's, e.g. --packages
+        env["PYSPARK_SUBMIT_ARGS"] = f"{confs} {given}"
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--export", export, "--work", work, "--out", out],
                             env=env)
@@ -201,7 +204,7 @@ def main() -> None:
     parser.add_argument("--work", default=os.path.join(HERE, ".work", "access"))
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--modes", default="bare,byoml,byo-ml")
-    parser.add_argument("--event-log", default="", help="keep each mode's Spark event log here and print its phases")
+    parser.add_argument("--event-log", default="", help="keep each run's Spark event log under <dir>/<events>/<mode> and print its phases")
     parser.add_argument("--child")
     parser.add_argument("--export")
     parser.add_argument("--out")
@@ -218,7 +221,8 @@ def main() -> None:
         print(f"\n== {n:,} events  (load average {os.getloadavg()[0]:.1f})")
         results = {}
         for mode in args.modes.split(","):
-            results[mode] = r = run_child(mode, export, work, args.event_log)
+            log_dir = os.path.join(args.event_log, str(n), mode) if args.event_log else ""
+            results[mode] = r = run_child(mode, export, work, log_dir)
             if mode == "byoml":
                 evaluate_byoml(r, export)
             stages = " · ".join(f"{k} {v:.1f}s" for k, v in r["stages"].items())

@@ -39,8 +39,8 @@ speed is measured by ``benchmarks/access_scale.py``):
    affinity instead left two of eight sweeps under the threshold (scores 1.7 and 2.4), the
    shortfall flags all eight (3.1-4.6) with no more false flags of new users.
 
-Scoring is DataFrame and SQL expressions only (vector maths with higher-order functions):
-no Python UDF, no RDD API.
+Scoring is DataFrame and SQL expressions only (vector maths unrolled into element arithmetic,
+see :mod:`byoml.templates.vectors`): no Python UDF, no RDD API.
 """
 from __future__ import annotations
 
