@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample-data", help="write a realistic export with labelled anomalies")
     p.add_argument("--template", default="access-rarity", help="template whose input to generate")
+    p.add_argument("--config", help="config file whose template: section picks the input (series-decompose with "
+                                    "table: Perf writes Perf counters)")
+    p.add_argument("--computers", type=int, help="Perf: number of computers (default 12)")
     p.add_argument("--out", required=True, help="output folder (am-<table> containers and labels.json)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--users", type=int, help="resource access: users in the main tenant (default 300)")
@@ -89,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scores", required=True, help="the sink folder, or its <Table>_CL folder")
     p.add_argument("--labels", required=True, help="labels.json written by sample-data (or its folder)")
     p.add_argument("--json", dest="json_out", help="also write the figures as JSON to this file")
+    p.add_argument("--config", help="the config the scores were made with (its output_table is read)")
 
     p = sub.add_parser("demo", help="sample data -> train -> score -> results, locally")
     p.add_argument("--dir", default="byoml-demo", help="working folder (default ./byoml-demo)")
@@ -138,11 +142,18 @@ def _cmd_sample_data(args) -> int:
     from .templates import get_template_class
     from .timewindow import parse_time
 
-    kind = get_template_class(args.template).sample_data
+    if args.config:
+        from .config import load_config
+        from .templates import get_template
+
+        kind = get_template(args.template, load_config(args.config).get("template")).sample_kind
+    else:
+        kind = get_template_class(args.template).sample_data
     if kind is None:
         raise ConfigError(f"template '{args.template}' has no sample data generator")
     options = {}
-    for name in ("seed", "users", "tenants", "series", "days", "layout", "malformed_lines", "max_lines_per_blob"):
+    for name in ("seed", "users", "tenants", "series", "computers", "days", "layout", "malformed_lines",
+                 "max_lines_per_blob"):
         value = getattr(args, name, None)
         if value is not None:
             options[name] = value
@@ -163,7 +174,12 @@ def _cmd_evaluate(args) -> int:
     from .templates import get_template_class
 
     cls = get_template_class(args.template)
-    template = cls()
+    if args.config:
+        from .config import load_config
+
+        template = cls(load_config(args.config).get("template"))
+    else:
+        template = cls()
     labels = load_labels(args.labels)
     scores = load_scores(args.scores, template.output_table_name)
     metrics = template.evaluate(scores, labels)

@@ -12,7 +12,8 @@ Three figures, computed per series key and added up over all series:
   its first bin, no false flag), as NAB does.
 
 A bin belongs to a window when its start lies in ``[start, end)``. Labels may limit
-each series to a ``spans`` entry (bins outside it are not counted).
+each series to a ``spans`` entry (bins outside it are not counted), and may name each
+series' ``categories`` (the figures are then also given per category).
 """
 from __future__ import annotations
 
@@ -146,6 +147,15 @@ def window_flags(
 def usage_metrics(scores: pd.DataFrame, labels: dict) -> Dict[str, Any]:
     """The figures above for a usage output (one row per scored bin) against ``labels.json``."""
     key = labels.get("key", "DataType")
+    if isinstance(key, (list, tuple)):  # a series named by several columns (Perf): one joined key
+        missing = [k for k in key if k not in scores.columns]
+        if missing:
+            raise ConfigError(f"scored rows lack column(s) {missing}; is this the output of the labelled table?")
+        joined = "/".join(key)
+        scores = scores.assign(**{joined: scores[list(key)].astype(str).agg("/".join, axis=1)})
+        windows = [{**w, joined: "/".join(str(w[k]) for k in key)} for w in labels.get("windows", [])]
+        labels = {**labels, "key": joined, "windows": windows}
+        key = joined
     needed = {key, "TimeGenerated", "Anomalies"}
     if not needed <= set(scores.columns):
         raise ConfigError(f"scored rows lack column(s) {sorted(needed - set(scores.columns))}; is this a usage output?")
@@ -165,4 +175,13 @@ def usage_metrics(scores: pd.DataFrame, labels: dict) -> Dict[str, Any]:
         by_kind[kind] = {"windows": m["windows"], "found": m["windows_found"]}
     if by_kind:
         out["by_kind"] = by_kind
+    categories = labels.get("categories") or {}
+    if categories:
+        out["by_category"] = {}
+        for cat in sorted(set(categories.values())):
+            names = {n for n, c in categories.items() if c == cat}
+            sub = scores[scores[key].isin(names)]
+            wins = [w for w in labels.get("windows", []) if w[key] in names]
+            spans = {n: v for n, v in (labels.get("spans") or {}).items() if n in names}
+            out["by_category"][cat] = {"series": len(names), **window_flags(sub, wins, key=key, spans=spans)}
     return out

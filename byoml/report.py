@@ -152,7 +152,7 @@ def collect(
 def _string_keys(df: "DataFrame") -> List[str]:
     from pyspark.sql import types as T
 
-    known = set(SERIES_COLUMNS) | {"SeriesStatus", "ModelVersion", "RunId"}
+    known = set(SERIES_COLUMNS) | {"SeriesStatus", "SeriesKind", "AnomalyReason", "ModelVersion", "RunId"}
     return [f.name for f in df.schema.fields if isinstance(f.dataType, T.StringType) and f.name not in known]
 
 
@@ -233,7 +233,7 @@ def _collect_series(data: ReportData, scored: "DataFrame", flagged_df: "DataFram
     else:
         data.series_shown = int(data.series.groupby(keys).ngroups) if keys else 1
     top_cols = [*keys, "TimeGenerated", *SERIES_COLUMNS,
-                *[c for c in ("Anomalies", "AnomalyScore") if c in scored.columns]]
+                *[c for c in ("Anomalies", "AnomalyReason", "AnomalyScore", "SeriesKind") if c in scored.columns]]
     data.top = _to_pandas(flagged_df.orderBy(score.desc_nulls_last(), "TimeGenerated").select(*top_cols).limit(top_n))
 
 

@@ -5,12 +5,14 @@ import dataclasses
 from typing import Callable, Dict, Tuple
 
 from ..errors import ConfigError
+from .perf import PerfConfig, generate_perf
 from .resource_access import SampleConfig, generate_resource_access
 from .usage import UsageConfig, generate_usage
 
 GENERATORS: Dict[str, Tuple[type, Callable[..., dict]]] = {
     "resource-access": (SampleConfig, generate_resource_access),
     "usage": (UsageConfig, generate_usage),
+    "perf": (PerfConfig, generate_perf),
 }
 
 
@@ -28,4 +30,4 @@ def generate(kind: str, out_dir: str, **options) -> dict:
     return generator(out_dir, **options)
 
 
-__all__ = ["GENERATORS", "generate", "generate_resource_access", "generate_usage"]
+__all__ = ["GENERATORS", "generate", "generate_perf", "generate_resource_access", "generate_usage"]

@@ -70,9 +70,27 @@ USAGE: Dict[str, str] = {
     "LinkedMeterId": "string",
 }
 
+PERF: Dict[str, str] = {
+    **COMMON_COLUMNS,
+    "Computer": "string",
+    "ObjectName": "string",
+    "CounterName": "string",
+    "InstanceName": "string",
+    "CounterPath": "string",
+    "CounterValue": "double",
+    "Min": "double",
+    "Max": "double",
+    "SampleCount": "int",
+    "StandardDeviation": "double",
+    "BucketStartTime": "timestamp",
+    "BucketEndTime": "timestamp",
+    "MG": "string",
+}
+
 KNOWN_TABLES: Dict[str, Mapping[str, str]] = {
     "SecurityEvent": SECURITY_EVENT,
     "Usage": USAGE,
+    "Perf": PERF,
 }
 
 # Columns a table must have for byoml to read it at all.

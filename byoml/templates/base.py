@@ -181,6 +181,11 @@ class Template(ABC):
         """The ``_CL`` table name (without the suffix); a config ``output_table`` overrides it."""
         return getattr(self.config, "output_table", None) or self.output_table
 
+    @property
+    def sample_kind(self) -> Optional[str]:
+        """The sample-data generator for this template as configured (default: ``sample_data``)."""
+        return self.sample_data
+
     def columns(self) -> Optional[Sequence[str]]:
         """Columns :meth:`prepare` uses (None reads every column)."""
         return None

@@ -20,7 +20,7 @@ work per refit is a few array operations over the whole batch, not a loop over s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -150,23 +150,3 @@ def rolling_forecast(z: np.ndarray, index: np.ndarray, start: int, spec: Decompo
                 q_hi[enough, r:stop] = qs[1][enough, None]
     out = {"baseline": baseline, "q_lo": q_lo, "q_hi": q_hi}
     return {k: v[0] for k, v in out.items()} if one else out
-
-
-def holdout_errors(z: np.ndarray, index: np.ndarray, specs: Sequence[DecomposeSpec], holdout_from: int) -> np.ndarray:
-    """Mean absolute one-block-ahead error of each spec on the bins of ``z[:, holdout_from:]`` all specs predict.
-
-    Shape ``(len(specs), series)`` (``(len(specs),)`` for a 1-D ``z``); NaN where no bin is common.
-    """
-    one = np.ndim(z) == 1
-    z = np.atleast_2d(np.asarray(z, dtype=float))
-    preds = [rolling_forecast(z, index, holdout_from, spec)["baseline"][:, holdout_from:] for spec in specs]
-    actual = z[:, holdout_from:]
-    common = np.isfinite(actual)
-    for p in preds:
-        common &= np.isfinite(p)
-    count = common.sum(axis=1)
-    errors = np.stack([
-        np.where(count > 0, np.where(common, np.abs(actual - p), 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
-        for p in preds
-    ])
-    return errors[:, 0] if one else errors

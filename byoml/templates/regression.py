@@ -65,8 +65,10 @@ class SeriesScale:
     spread: float
 
     @classmethod
-    def fit(cls, y: np.ndarray, transform: str = "auto") -> "SeriesScale":
-        tf = ValueTransform.fit(y, transform)
+    def fit(cls, y: np.ndarray, transform: str = "auto", aggregation: str = "sum") -> "SeriesScale":
+        from .series_profile import ProfileSpec, choose_transform
+
+        tf = choose_transform(y, ProfileSpec(aggregation=aggregation, transform=transform))
         z = tf.forward(y)
         center = float(np.median(z))
         q25, q75 = np.quantile(z, [0.25, 0.75])

@@ -3,7 +3,8 @@
 A series is identified by its key columns (``DataType`` for Usage). Bins are numbered
 from the Unix epoch (``bin = floor(seconds / bin_seconds)``), as KQL's ``bin()`` does,
 so a bin's phase in the day or week does not depend on the run. A series starts at its
-first observed bin; after that **a missing bin is a value of 0** (silence is a signal).
+first observed bin; after that a missing bin of a count or sum is **0** (silence is a
+signal), and a missing bin of an average, minimum or maximum (a gauge) has no value.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ BAD_SERIES = ("error", "skip")
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$")
 _UNIT = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 #: status of a series in a model or an output row
-OK, TOO_SHORT, CONSTANT, NEW_SERIES, WARMUP = "ok", "too_short", "constant", "new_series", "warmup"
+OK, TOO_SHORT, NEW_SERIES, WARMUP = "ok", "too_short", "new_series", "warmup"
 
 
 def parse_duration(text: str, what: str = "duration") -> int:
@@ -45,11 +46,20 @@ def parse_duration(text: str, what: str = "duration") -> int:
 @dataclass
 class SeriesConfig(TemplateConfig):
     """How rows of a table become series: ``make-series <aggregation>(<value_column>) on <time_column>
-    from <window start> to <window end> step <bin> by <group_by>``.
+    from <window start> to <window end> step <bin> by <group_by>``, and the flags shared by the
+    series templates (:mod:`byoml.templates.series_detector`).
 
     ``where``: an extra Spark SQL filter on the rows. ``aggregation`` is one of sum, avg,
-    count, min, max. ``transform``: auto, sqrt, log or none (:mod:`byoml.templates.transform`). ``bad_series``: ``error`` stops training when a series is too short or
-    constant; ``skip`` trains without it and counts it in the model metadata.
+    count, min, max. ``transform``: auto (square root of count-like series, see
+    :mod:`byoml.templates.series_profile`), sqrt, log or none. ``threshold``: Tukey's k on the
+    10th/90th percentiles of recent residuals. ``tail_factor`` / ``tail_quantile``: the threshold is
+    at least ``tail_factor`` x that quantile of the series' daily maxima of the score (0: off), once
+    the fence window holds ``tail_days`` days of scores.
+    ``shift_after``: bins beyond the fences on one side after which an episode is a level shift.
+    ``min_train_bins``: a series with fewer bins in training is ``too_short`` (``bad_series: skip``
+    keeps training and judges it with a default profile once scoring has enough of its history;
+    ``error`` stops training). ``flag_new_series``: the first bin of a series the model has not
+    seen is an anomaly (``new_series``).
     """
 
     table: str = "Usage"
@@ -60,11 +70,19 @@ class SeriesConfig(TemplateConfig):
     bin: str = "1h"
     where: Optional[str] = None
     output_table: str = "UsageAnomalies"
-    threshold: float = 1.5
+    threshold: float = 1.0
     quantiles: List[float] = field(default_factory=lambda: [0.1, 0.9])
+    tail_factor: float = 1.0
+    tail_quantile: float = 0.9
+    tail_days: int = 7
+    level_window: str = "2d"
+    fence_window: str = "14d"
+    shift_after: int = 4
+    min_history: int = 12
     transform: str = "auto"
-    min_train_bins: int = 60
-    bad_series: str = "error"
+    min_train_bins: int = 24
+    bad_series: str = "skip"
+    flag_new_series: bool = True
 
     def validate(self) -> None:
         if self.aggregation not in AGGREGATIONS:
@@ -77,16 +95,34 @@ class SeriesConfig(TemplateConfig):
             raise ConfigError("threshold (Tukey k) must be > 0")
         if len(self.quantiles) != 2 or not 0 <= self.quantiles[0] < self.quantiles[1] <= 1:
             raise ConfigError("quantiles must be two increasing values in [0, 1], e.g. [0.1, 0.9]")
+        if self.tail_factor < 0 or not 0 <= self.tail_quantile <= 1 or self.tail_days < 1:
+            raise ConfigError("tail_factor must be >= 0 (0: off), tail_quantile in [0, 1] and tail_days >= 1")
         if self.transform not in TRANSFORMS:
             raise ConfigError(f"transform must be one of {', '.join(TRANSFORMS)}, not '{self.transform}'")
         if self.bad_series not in BAD_SERIES:
             raise ConfigError(f"bad_series must be one of {', '.join(BAD_SERIES)}")
         if self.min_train_bins < 3:
             raise ConfigError("min_train_bins must be at least 3")
+        if self.bins(self.level_window, "level_window") < 1:
+            raise ConfigError("level_window must be at least one bin")
+        if self.bins(self.fence_window, "fence_window") < 2 * self.day_bins:
+            raise ConfigError("fence_window must hold at least two days of bins")
+        if self.shift_after < 0 or self.min_history < 1:
+            raise ConfigError("shift_after must be >= 0 (0: never) and min_history >= 1")
 
     @property
     def bin_seconds(self) -> int:
         return parse_duration(self.bin, "bin")
+
+    @property
+    def day_bins(self) -> int:
+        """Bins per day (at least one): the block on which fences and profiles are refreshed."""
+        return max(1, 86400 // self.bin_seconds)
+
+    @property
+    def gauge(self) -> bool:
+        """Averages, minima and maxima: a missing bin has no value (counts and sums: 0)."""
+        return self.aggregation in ("avg", "min", "max")
 
     def bins(self, text: str, what: str) -> int:
         """A duration from the config in bins (it must be a whole number of bins)."""
@@ -94,6 +130,17 @@ class SeriesConfig(TemplateConfig):
         if seconds % self.bin_seconds:
             raise ConfigError(f"{what} '{text}' is not a whole number of {self.bin} bins")
         return seconds // self.bin_seconds
+
+    def detector_spec(self):
+        """The flag rules (:class:`~byoml.templates.series_detector.DetectorSpec`) of this config."""
+        from .series_detector import DetectorSpec
+
+        return DetectorSpec(
+            level_bins=self.bins(self.level_window, "level_window"), fence_bins=self.bins(self.fence_window, "fence_window"),
+            refit=self.day_bins, quantiles=tuple(self.quantiles), k=self.threshold, tail_quantile=self.tail_quantile,
+            tail_factor=self.tail_factor, tail_blocks=self.tail_days, shift_bins=self.shift_after, min_history=self.min_history,
+            min_residuals=self.day_bins, recovery_bins=self.bins(self.fence_window, "fence_window"),
+        )
 
 
 def series_columns(cfg: SeriesConfig) -> List[str]:
@@ -160,9 +207,11 @@ def dense(values: pd.DataFrame, lo: int, hi: int) -> Tuple[np.ndarray, np.ndarra
     return index, out
 
 
-def dense_matrix(codes: np.ndarray, bins: np.ndarray, values: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+def dense_matrix(codes: np.ndarray, bins: np.ndarray, values: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 missing: float = 0.0):
     """Many series on one grid of bins: ``(first bin, Y)`` with ``Y[s, j]`` the value of series ``s`` in
-    bin ``first + j``: 0 where a bin of ``lo[s]..hi[s]-1`` is missing, NaN outside that range.
+    bin ``first + j``: ``missing`` (0, or NaN for gauges) where a bin of ``lo[s]..hi[s]-1`` is missing,
+    NaN outside that range.
 
     ``codes``/``bins``/``values``: one row per observed (series, bin), series numbered 0..S-1.
 
@@ -176,23 +225,16 @@ def dense_matrix(codes: np.ndarray, bins: np.ndarray, values: np.ndarray, lo: np
         return 0, np.zeros((0, 0))
     first, last = int(lo.min()), int(hi.max())
     cols = np.arange(first, max(first, last), dtype=np.int64)
-    Y = np.where((cols[None, :] >= lo[:, None]) & (cols[None, :] < hi[:, None]), 0.0, np.nan)
+    Y = np.where((cols[None, :] >= lo[:, None]) & (cols[None, :] < hi[:, None]), missing, np.nan)
     codes, bins = np.asarray(codes, dtype=np.int64), np.asarray(bins, dtype=np.int64)
     keep = (bins >= lo[codes]) & (bins < hi[codes])
     Y[codes[keep], bins[keep] - first] = np.asarray(values, dtype=float)[keep]
     return first, Y
 
 
-def series_status(values: np.ndarray, min_bins: int) -> str:
-    if len(values) < min_bins:
-        return TOO_SHORT
-    if np.ptp(values) == 0:
-        return CONSTANT
-    return OK
-
-
 def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[str, int]:
-    """Count series per status; raise :class:`SeriesError` for bad ones unless ``bad_series: skip``."""
+    """Count series per status; raise :class:`SeriesError` for too short ones when ``bad_series: error``
+    (or when no series could be fitted)."""
     from pyspark.sql import functions as F
 
     counts = {r["status"]: int(r["n"]) for r in series.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
@@ -201,20 +243,16 @@ def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[
 
         raise EmptyWindowError("no series to fit: the training window holds no rows of the input table "
                                "(check the training window, the table and 'where')")
-    bad = {s: n for s, n in counts.items() if s != OK}
-    if bad and (cfg.bad_series == "error" or not counts.get(OK)):
+    short = counts.get(TOO_SHORT, 0)
+    if short and (cfg.bad_series == "error" or not counts.get(OK)):
         examples = []
-        for row in series.filter(F.col("status") != OK).select(*keys, "status", "n_bins").limit(5).collect():
-            name = "/".join(str(row[k]) for k in keys)
-            examples.append(f"{name} ({row['status'].replace('_', ' ')}, {row['n_bins']} bins)")
-        what = []
-        if TOO_SHORT in bad:
-            what.append(f"{bad[TOO_SHORT]} too short (fewer than {cfg.min_train_bins} {cfg.bin} bins)")
-        if CONSTANT in bad:
-            what.append(f"{bad[CONSTANT]} constant (nothing to learn, every change would be an anomaly)")
-        fix = ("lengthen the training window, drop them with 'where', or set bad_series: skip"
-               if counts.get(OK) else "lengthen the training window or check the input")
-        raise SeriesError(f"{' and '.join(what)} series cannot be fitted, e.g. {', '.join(examples)}: {fix}")
+        for row in series.filter(F.col("status") != OK).select(*keys, "n_bins").limit(5).collect():
+            examples.append(f"{'/'.join(str(row[k]) for k in keys)} ({row['n_bins']} bins)")
+        fix = ("lengthen the training window, drop them with 'where', or set bad_series: skip (they are then "
+               "judged once scoring has enough of their history)" if counts.get(OK) else
+               "lengthen the training window or check the input")
+        raise SeriesError(f"{short} series too short (fewer than {cfg.min_train_bins} {cfg.bin} bins) cannot be "
+                          f"fitted, e.g. {', '.join(examples)}: {fix}")
     return {f"series_{k}": v for k, v in counts.items()}
 
 
@@ -224,7 +262,8 @@ def series_key_schema(cfg: SeriesConfig) -> str:
 
 OUTPUT_COLUMNS = (
     "TimeGenerated timestamp, ActualUsage double, PredictedUsage double, LowerBound double, UpperBound double, "
-    "Residual double, AnomalyScore double, Anomalies int, SeriesStatus string"
+    "Residual double, AnomalyScore double, Anomalies int, IsAnomaly boolean, AnomalyReason string, "
+    "SeriesStatus string, SeriesKind string"
 )
 
 
@@ -232,17 +271,11 @@ def output_schema(cfg: SeriesConfig) -> str:
     return f"{series_key_schema(cfg)}, {OUTPUT_COLUMNS}"
 
 
-def output_frame(key: dict, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
-                 lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, status) -> pd.DataFrame:
-    """Output rows of one series: :func:`output_frames` for a batch of one."""
-    one = lambda v: np.asarray(v, dtype=float)[None, :]  # noqa: E731
-    return output_frames(pd.DataFrame([key]), index, bin_seconds, one(actual), one(predicted), one(lower),
-                         one(upper), one(score), np.asarray(flags)[None, :], status)
-
-
 def output_frames(keys: pd.DataFrame, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
-                  lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, status) -> pd.DataFrame:
-    """Output rows of a batch of series (``keys``: one row per series; arrays ``(series, len(index))``)."""
+                  lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, reasons, status,
+                  kinds) -> pd.DataFrame:
+    """Output rows of a batch of series (``keys``: one row per series; arrays ``(series, len(index))``;
+    ``status`` per bin or per series, ``kinds`` per series)."""
     rows, m = len(keys), len(index)
     out = pd.DataFrame({k: np.repeat(keys[k].to_numpy(), m) for k in keys.columns})
     out["TimeGenerated"] = pd.to_datetime(np.tile(np.asarray(index, dtype=np.int64) * bin_seconds, rows), unit="s", utc=True)
@@ -252,18 +285,17 @@ def output_frames(keys: pd.DataFrame, index: np.ndarray, bin_seconds: int, actua
     out["Residual"] = out["ActualUsage"] - out["PredictedUsage"]
     out["AnomalyScore"] = np.asarray(score, dtype=float).reshape(-1)
     out["Anomalies"] = np.asarray(flags, dtype=np.int32).reshape(-1)
-    out["SeriesStatus"] = np.broadcast_to(np.asarray(status, dtype=object), (rows, m)).reshape(-1)
+    out["IsAnomaly"] = out["Anomalies"] != 0
+    out["AnomalyReason"] = np.broadcast_to(np.asarray(reasons, dtype=object), (rows, m)).reshape(-1)
+    status = np.asarray(status, dtype=object)
+    out["SeriesStatus"] = np.broadcast_to(status if status.ndim == 2 else status.reshape(-1, 1), (rows, m)).reshape(-1)
+    out["SeriesKind"] = np.repeat(np.asarray(kinds, dtype=object).reshape(-1), m)
     return out
 
 
 def empty_output(cfg: SeriesConfig) -> pd.DataFrame:
     cols = list(cfg.group_by) + [c.split()[0] for c in OUTPUT_COLUMNS.split(", ")]
     return pd.DataFrame({c: [] for c in cols})
-
-
-def unscored(key: dict, index: np.ndarray, actual: np.ndarray, bin_seconds: int, status: str) -> pd.DataFrame:
-    nan = np.full(len(index), np.nan)
-    return output_frame(key, index, bin_seconds, actual, nan, nan, nan, nan, np.zeros(len(index)), status)
 
 
 def finish_output(df, run) -> "object":

@@ -4,8 +4,8 @@ Hourly series per DataType (the sum of ``Quantity`` per bin; a missing bin is 0)
 are pooled into groups of at most ``series_per_model`` (a hash of the key), and each
 group is fitted on one executor (``applyInPandas``):
 
-* every series is put on a common scale (its value transform, :mod:`byoml.templates.transform`:
-  sqrt when non-negative and almost never zero; centred, divided by its spread);
+* every series is put on a common scale (its value transform, :mod:`byoml.templates.series_profile`:
+  sqrt for count-like series that are almost never zero; centred, divided by its spread);
 * features that generalise (:mod:`byoml.templates.regression`): hour of day, day of week,
   the same hour's median over the last week, the value a week before, the mean of the last
   week and the median of the day before yesterday, all from bins before the one predicted,
@@ -14,43 +14,15 @@ group is fitted on one executor (``applyInPandas``):
   prediction within hours (the module says why and what it was measured against);
 * Ridge (one-hot DataType, scaled features) and HistGradientBoosting (DataType as a
   categorical feature) are compared with ``TimeSeriesSplit``; the lower MAE wins and
-  both MAEs are kept in the metadata;
-* per DataType, Tukey fences (10th/90th percentiles, k = 1.5) on the out-of-fold residuals.
+  both MAEs are kept in the metadata.
 
 Scoring rolls forward: each bin's features come from the bins before it, read from the
-source (``score_lookback``); the fences are the quantiles of the series' own residuals
-over the ``fence_window`` before each day (``fences: recent``), per time of day
-(``fence_cycle``, ``fence_width``), so quiet night hours and busy day hours each get fences
-of their size, and a series whose noise grows does not flag every hour. Until the window
-holds a day of residuals, the trained fences stand in; ``fences: widest`` takes the wider
-of both, ``trained`` only the trained ones.
-
-``fence_floor`` (0.5): the recent fences' quantile spread is at least half the trained one
-(from out-of-fold residuals). Right after training, the fence window holds the training
-bins, whose residuals are in-sample: HistGradientBoosting fits them closely, so the first
-days' fences came out too narrow and flagged ordinary hours. With the floor, on NAB, 18.8
-instead of 20.8 false flags per 1,000 bins at the same recall (NAB score 64.4 -> 66.7), on
-the sample data 2.29 instead of 2.50 (NAB score 82.8 -> 83.0).
-
-Against the notebook's features in the same template (``benchmarks/usage_quality.py``,
-"regression, notebook features", both with these fences): on the sample data recall 0.848
-vs 0.788, 2.29 vs 8.12 false flags per 1,000 bins, NAB score 83.0 vs 72.3 (Year/Month/Day
-cannot extrapolate past the training window; without the floor it flags 75.6); on NAB recall
-0.905 vs 0.857 (19 vs 18 windows) and NAB score 66.7 vs 64.5, with a few more false flags
-(18.8 vs 16.8 per 1,000 bins).
-
-Why a 9-day fence window (``benchmarks/usage_quality.py``, measured with the former features,
-which included the last day's level): the regression's errors change
-size when a series changes regime (a level shift, a new daily shape, noise that grows or
-shrinks), and the fences must follow within days or they flag every hour of the new regime
-(too narrow) or miss everything in it (too wide). Nine days still give each time of day
-about 45 residuals (``fence_width`` 2: five neighbouring hours a day), enough for stable
-10th/90th percentiles. Against the former 14 days it finds more labelled windows with fewer
-false flags on both data sets (sample data: recall 0.818 -> 0.848, false flags per 1,000
-bins 2.71 -> 2.50; NAB: false flags 23.0 -> 18.4 at the same recall); 7 days is as good on
-NAB but noisier on the sample data (3.75 false flags per 1,000 bins). 10 days and more
-behave as 14 on NAB: the gain is not a smooth optimum, so it is re-measured whenever the
-model or its features change.
+source (``score_lookback``), and :mod:`byoml.templates.series_detector` turns the residuals
+into flags, as in ``series-decompose``: the recent level of the residuals is added to the
+prediction, Tukey fences on the residuals of the last ``fence_window``, a threshold that rises
+on heavy-tailed series, one flag per episode, level shifts absorbed, missing data flagged.
+Each choice and its measurement on real series is in that module and in
+``benchmarks/usage_quality.py``.
 """
 from __future__ import annotations
 
@@ -67,10 +39,11 @@ from ..timewindow import TimeWindow
 from . import series_frame as sf
 from .base import Model, RunInfo, Template
 from .regression import CALENDAR, NUMERIC, SeriesScale, default_features, fit_select
-from .tukey import Fences, recent_quantiles, tukey_flag, tukey_score
+from .decompose import rolling_forecast
+from .series_detector import NEW_SERIES, detect
+from .series_profile import ProfileSpec, fit_profiles, level_forecast
 
 FEATURE_HISTORY = "8d"
-FENCES = ("recent", "widest", "trained")
 
 
 @dataclass
@@ -78,23 +51,14 @@ class UsageRegressionConfig(sf.SeriesConfig):
     """Parameters of ``usage-regression``.
 
     ``series_per_model``: series pooled in one model (one executor task each). ``n_splits``:
-    folds of ``TimeSeriesSplit``. ``fences``: recent, widest or trained (see the module).
-    ``fence_window``: residual history of the recent fences ("0": trained fences only);
-    ``fence_cycle`` / ``fence_width``: recent fences per phase of this cycle, from residuals
-    within ``fence_width`` bins of the phase ("0": one fence for all bins). ``fence_floor``: the
-    recent fences' quantile spread is at least this share of the trained one (0: no floor).
-    ``ridge_alpha``, ``hgb_max_iter``: candidate settings.
+    folds of ``TimeSeriesSplit``. ``ridge_alpha``, ``hgb_max_iter``: candidate settings. The flag
+    rules (``threshold``, ``tail_factor``, ``level_window``, ``fence_window``, ``shift_after``...) are those of :class:`~byoml.templates.series_frame.SeriesConfig`.
     """
 
     series_per_model: int = 200
     n_splits: int = 3
     ridge_alpha: float = 1.0
     hgb_max_iter: int = 100
-    fences: str = "recent"
-    fence_window: str = "9d"
-    fence_cycle: str = "1d"
-    fence_width: int = 2
-    fence_floor: float = 0.5
     seed: int = 0
 
     def validate(self) -> None:
@@ -103,20 +67,15 @@ class UsageRegressionConfig(sf.SeriesConfig):
             raise ConfigError("series_per_model must be at least 1")
         if self.n_splits < 2:
             raise ConfigError("n_splits must be at least 2")
-        if self.fences not in FENCES:
-            raise ConfigError(f"fences must be one of {', '.join(FENCES)}, not '{self.fences}'")
-        self.bins(self.fence_window, "fence_window")
-        self.bins(self.fence_cycle, "fence_cycle")
-        if self.fence_width < 0:
-            raise ConfigError("fence_width must be >= 0")
-        if self.fence_floor < 0:
-            raise ConfigError("fence_floor must be >= 0")
 
 
-SERIES_SCHEMA_TAIL = "status string, n_bins long, first_bin long, transform string, offset double, center double, spread double"
+SERIES_SCHEMA_TAIL = (
+    "status string, n_bins long, first_bin long, transform string, offset double, center double, spread double, "
+    "count_like boolean, period int, kind string"
+)
 GROUP_SCHEMA_TAIL = (
-    "kind string, code int, q_lo double, q_hi double, model binary, candidate string, "
-    "mae_ridge double, mae_hgb double, rows long, sklearn string"
+    "row_kind string, code int, forecaster string, mae_model double, mae_profile double, model binary, "
+    "candidate string, mae_ridge double, mae_hgb double, rows long, sklearn string"
 )
 
 
@@ -124,7 +83,7 @@ class UsageRegressionModel(Model):
     def anomaly_condition(self):
         from pyspark.sql import functions as F
 
-        return F.col("Anomalies") != 0
+        return F.col("IsAnomaly")
 
     def score(self, prepared, run: RunInfo):
         from pyspark.sql import functions as F
@@ -138,7 +97,7 @@ class UsageRegressionModel(Model):
         floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
         rows = self.tables["series"].join(data, keys, "full_outer")
         models = self.tables["models"]
-        bin_seconds, fence_bins, refit = cfg.bin_seconds, cfg.bins(cfg.fence_window, "fence_window"), tpl.day_bins
+        bin_seconds = cfg.bin_seconds
         installed = _sklearn_version()
 
         def score_group(pdf: pd.DataFrame, model_pdf: pd.DataFrame) -> pd.DataFrame:
@@ -147,7 +106,7 @@ class UsageRegressionModel(Model):
                     raise ModelError(f"model trained with scikit-learn {model_pdf['sklearn'].iloc[0]}, "
                                      f"this is {installed}: retrain the model")
                 model = pickle.loads(model_pdf["model"].iloc[0]) if len(model_pdf) else None
-                return tpl._score_group(pdf, model, keys, floor, start, end, bin_seconds, fence_bins, refit)
+                return tpl._score_group(pdf, model, keys, floor, start, end, bin_seconds)
 
         out = rows.groupBy("group").cogroup(models.groupBy("group")).applyInPandas(score_group, sf.output_schema(cfg))
         return sf.finish_output(out, run)
@@ -163,7 +122,7 @@ class UsageRegression(Template):
     """Regression of hourly usage per DataType (Ridge vs HistGradientBoosting) with Tukey fences."""
 
     name = "usage-regression"
-    version = "2.0"
+    version = "3.0"
     table = "Usage"
     output_table = "UsageAnomalies"
     Config = UsageRegressionConfig
@@ -173,11 +132,10 @@ class UsageRegression(Template):
     #: feature columns and which of them are categorical; subclasses may change the features
     feature_columns: List[str] = list(CALENDAR) + list(NUMERIC) + ["code"]
     categorical: List[str] = ["code", "hour", "dow"]
-    fence_source = "holdout"
 
     # -- hooks a variant can override ---------------------------------------
     def series_scale(self, y: np.ndarray) -> SeriesScale:
-        return SeriesScale.fit(y, self.config.transform)
+        return SeriesScale.fit(y, self.config.transform, self.config.aggregation)
 
     def features(self, v: np.ndarray, index: np.ndarray) -> pd.DataFrame:
         return default_features(v, index, self.config.bin_seconds)
@@ -194,7 +152,8 @@ class UsageRegression(Template):
     @property
     def lookback_bins(self) -> int:
         cfg = self.config
-        return cfg.bins(FEATURE_HISTORY, "feature history") + cfg.bins(cfg.fence_window, "fence_window")
+        return (cfg.bins(FEATURE_HISTORY, "feature history") + cfg.bins(cfg.fence_window, "fence_window")
+                + cfg.bins(cfg.level_window, "level_window"))
 
     @property
     def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
@@ -220,9 +179,37 @@ class UsageRegression(Template):
         feats["pos"] = np.arange(len(index))
         return feats, y
 
-    def _fit_group(self, pdf: pd.DataFrame, keys: List[str], lo_bin, hi_bin) -> pd.DataFrame:
+    def _profile_base(self, v: np.ndarray, index: np.ndarray, period: int) -> np.ndarray:
+        """The series' own forecast on the common scale: its seasonal profile (none, daily or weekly)."""
+        spec = self._profile_spec(period_candidates=False)
+        return rolling_forecast(np.asarray(v, dtype=float)[None, :], index, 0, spec.seasonal_spec(period))["baseline"][0]
+
+    def _profile_spec(self, period_candidates: bool = True, min_train_bins: int = 0) -> ProfileSpec:
         cfg = self.config
-        frames, names = [], []
+        return ProfileSpec(aggregation=cfg.aggregation, transform=cfg.transform,
+                           periods=(cfg.day_bins, 7 * cfg.day_bins) if period_candidates else (),
+                           level_bins=cfg.bins(cfg.level_window, "level_window"),
+                           min_train_bins=min_train_bins or cfg.min_train_bins, bins_per_day=cfg.day_bins)
+
+    def profile_series(self, index: np.ndarray, y: np.ndarray) -> dict:
+        """A series' row of the model before the group fit: status, scale, count-like, period."""
+        cfg = self.config
+        min_bins = max(cfg.min_train_bins, self.history_bins + 2 * cfg.n_splits)
+        profile = fit_profiles(index, y[None, :], self._profile_spec(min_train_bins=min_bins))[0]
+        row = dict(status=profile["status"], n_bins=len(y), first_bin=int(index[0]), transform=None, offset=None,
+                   center=None, spread=None, count_like=profile["count_like"], period=int(profile["period"] or 0),
+                   kind=profile["kind"])
+        if profile["status"] == sf.OK:
+            s = self.series_scale(y)
+            row.update(transform=s.transform, offset=s.offset, center=s.center, spread=s.spread)
+        return row
+
+    def _fit_group(self, pdf: pd.DataFrame, keys: List[str], lo_bin, hi_bin) -> pd.DataFrame:
+        """One model for the series of a group; per series, the forecaster with the lower out-of-sample error:
+        the model, or the series' own seasonal profile (short or irregular series that a pooled model
+        predicts worse than their own recent level)."""
+        cfg = self.config
+        frames, names, profiles = [], [], []
         for code, (name, grp) in enumerate(pdf.groupby(keys, sort=True)):
             first = int(grp["first_bin"].iloc[0])
             lo = first if lo_bin is None else max(lo_bin, first)
@@ -231,29 +218,36 @@ class UsageRegression(Template):
             scale = SeriesScale(str(p["transform"]), float(p["offset"]), float(p["center"]), float(p["spread"]))
             feats, _ = self._design(grp, lo, hi, scale, code)
             feats["series"] = code
+            base = self._profile_base(feats["y"].to_numpy(), feats["bin"].to_numpy(), int(p["period"]))
+            feats["profile"] = level_forecast(feats["y"].to_numpy()[None, :], base[None, :],
+                                              cfg.bins(cfg.level_window, "level_window"))[0]
             frames.append(feats[feats["pos"] >= self.history_bins])
             names.append(name if isinstance(name, tuple) else (name,))
         train = pd.concat(frames, ignore_index=True).sort_values(["bin", "series"], kind="mergesort").reset_index(drop=True)
         sel = fit_select(train, self.feature_columns, self.categorical, n_splits=cfg.n_splits, alpha=cfg.ridge_alpha,
                          max_iter=cfg.hgb_max_iter, seed=cfg.seed)
-        if self.fence_source == "holdout":
-            train["resid"] = train["y"] - sel.oof
-        else:
-            train["resid"] = train["y"] - sel.model.predict(train[self.feature_columns])
+        # the model's error (out of fold) against the profile's (one step ahead) on the same bins
+        both = np.isfinite(sel.oof) & np.isfinite(train["profile"].to_numpy())
+        err = pd.DataFrame({"series": train["series"], "model": np.abs(train["y"] - sel.oof),
+                            "profile": np.abs(train["y"] - train["profile"])})[both].groupby("series").mean()
         group = int(pdf["group"].iloc[0])
         rows = []
         for code, name in enumerate(names):
-            f = Fences.from_residuals(train.loc[train["series"] == code, "resid"], tuple(cfg.quantiles), cfg.threshold)
-            rows.append({**dict(zip(keys, name)), "group": group, "kind": "series", "code": code,
-                         "q_lo": f.q_lo, "q_hi": f.q_hi})
-        rows.append({**{k: None for k in keys}, "group": group, "kind": "model", "model": pickle.dumps(sel.model),
+            e_model = float(err["model"].get(code, np.nan))
+            e_profile = float(err["profile"].get(code, np.nan))
+            use_profile = np.isfinite(e_profile) and (not np.isfinite(e_model) or e_profile < e_model)
+            rows.append({**dict(zip(keys, name)), "group": group, "row_kind": "series", "code": code,
+                         "forecaster": "profile" if use_profile else "model", "mae_model": e_model,
+                         "mae_profile": e_profile})
+        rows.append({**{k: None for k in keys}, "group": group, "row_kind": "model", "model": pickle.dumps(sel.model),
                      "candidate": sel.name, "mae_ridge": sel.mae.get("ridge"), "mae_hgb": sel.mae.get("hgb"),
                      "rows": len(train), "sklearn": _sklearn_version()})
         return pd.DataFrame(rows)
 
-    def _score_group(self, pdf: pd.DataFrame, model, keys, floor: int, start: int, end: int, bin_seconds: int,
-                     fence_bins: int, refit: int) -> pd.DataFrame:
-        """Output rows of every series of one group: one ``predict`` call for all of them."""
+    def _score_group(self, pdf: pd.DataFrame, model, keys, floor: int, start: int, end: int,
+                     bin_seconds: int) -> pd.DataFrame:
+        """Output rows of every series of one group: one ``predict`` call for all of them, then the
+        detector over the series that share a grid of bins."""
         parts, designs = [], []
         for _, grp in pdf.groupby(keys, sort=True, dropna=False):
             part = self._score_design(grp, model, keys, floor, start, end, bin_seconds)
@@ -266,13 +260,23 @@ class UsageRegression(Template):
             at = 0
             for d in designs:
                 n = int(d["usable"].sum())
-                d["pred"] = pred[at:at + n]
+                d["pred"] = np.full(len(d["feats"]), np.nan)
+                d["pred"][d["usable"]] = pred[at:at + n]
                 at += n
-        out = [self._score_finish(p, bin_seconds, fence_bins, refit) if isinstance(p, dict) else p for p in parts]
+                if d["forecaster"] == "profile":
+                    d["pred"] = self._profile_base(d["feats"]["y"].to_numpy(), d["feats"]["bin"].to_numpy(), d["period"])
+            by_grid: dict = {}
+            for d in designs:
+                by_grid.setdefault(int(d["feats"]["bin"].iloc[0]), []).append(d)
+            for batch in by_grid.values():
+                self._judge(batch, bin_seconds)
+        out = [p["out"] if isinstance(p, dict) else p for p in parts]
         return pd.concat(out, ignore_index=True) if out else sf.empty_output(self.config)
 
     def _score_design(self, grp: pd.DataFrame, model, keys, floor: int, start: int, end: int, bin_seconds: int):
-        """The features of one series' bins (a dict), or its unscored output rows (a DataFrame)."""
+        """The features of one series' bins (a dict), or its output rows when it cannot be predicted
+        (not in the model, or too short at training: not judged, its first bin flagged when new)."""
+        cfg = self.config
         p = grp.iloc[0]
         key = {k: p[k] for k in keys}
         known = isinstance(p.get("status"), str)
@@ -282,45 +286,36 @@ class UsageRegression(Template):
         scored = max(start, lo) - lo
         if not known or p["status"] != sf.OK or model is None:
             index, y = sf.dense(grp[["bin", "Value"]], lo, end)
-            return sf.unscored(key, index[scored:], y[scored:], bin_seconds, sf.NEW_SERIES if not known else p["status"])
+            status = NEW_SERIES if not known else str(p["status"])
+            flags = np.zeros(len(index) - scored, np.int8)
+            reasons = np.full(len(flags), "", dtype=object)
+            if not known and cfg.flag_new_series and len(observed) and start <= int(observed.min()) < end:
+                flags[int(observed.min()) - lo - scored], reasons[int(observed.min()) - lo - scored] = 1, NEW_SERIES
+            nan = np.full((1, len(flags)), np.nan)
+            return sf.output_frames(pd.DataFrame([key]), index[scored:], bin_seconds, y[None, scored:], nan, nan, nan,
+                                    nan, flags[None, :], reasons[None, :], [status], [status])
         scale = SeriesScale(str(p["transform"]), float(p["offset"]), float(p["center"]), float(p["spread"]))
         feats, y = self._design(grp, lo, end, scale, int(p["code"]))
-        return {"key": key, "scale": scale, "feats": feats, "y": y, "scored": scored,
-                "usable": (feats["pos"] >= self.history_bins).to_numpy(), "q": (float(p["q_lo"]), float(p["q_hi"]))}
+        kind = str(p["kind"]) if p["forecaster"] == "profile" else str(p["kind"]).split("/")[-1]
+        return {"key": key, "scale": scale, "feats": feats, "y": y, "scored": scored, "count_like": bool(p["count_like"]),
+                "kind": kind if p["forecaster"] == "profile" else f"regression/{kind}", "forecaster": str(p["forecaster"]),
+                "period": int(p["period"]), "usable": (feats["pos"] >= self.history_bins).to_numpy()}
 
-    def _score_finish(self, d: dict, bin_seconds: int, fence_bins: int, refit: int) -> pd.DataFrame:
-        """Residuals, fences, bounds and flags of one series from its predictions."""
-        cfg = self.config
-        feats, y, scored, scale = d["feats"], d["y"], d["scored"], d["scale"]
-        index = feats["bin"].to_numpy()
-        pred = np.full(len(feats), np.nan)
-        pred[d["usable"]] = d["pred"]
-        resid = feats["y"].to_numpy() - pred
-        trained = (np.full(len(feats), d["q"][0]), np.full(len(feats), d["q"][1]))
-        q_lo, q_hi = trained
-        if fence_bins > 0 and cfg.fences != "trained":  # quantiles of the residuals in the fence window before each day
-            q_lo, q_hi = recent_quantiles(resid, index, scored, refit, fence_bins, tuple(cfg.quantiles), min_count=refit,
-                                          cycle=cfg.bins(cfg.fence_cycle, "fence_cycle"), width=cfg.fence_width)
-            if cfg.fence_floor > 0:  # at least fence_floor x the trained spread, around their own middle
-                floor = cfg.fence_floor * (trained[1] - trained[0])
-                narrow = q_hi - q_lo < floor
-                mid = (q_lo + q_hi) / 2.0
-                q_lo, q_hi = np.where(narrow, mid - floor / 2.0, q_lo), np.where(narrow, mid + floor / 2.0, q_hi)
-            if cfg.fences == "widest":
-                q_lo, q_hi = np.fmin(q_lo, trained[0]), np.fmax(q_hi, trained[1])
-            else:  # until the window holds enough residuals, the trained fences
-                q_lo, q_hi = np.where(np.isfinite(q_lo), q_lo, trained[0]), np.where(np.isfinite(q_hi), q_hi, trained[1])
-        sl = slice(scored, None)
-        k = cfg.threshold
-        spread = q_hi[sl] - q_lo[sl]
-        base = pred[sl]
-        score = tukey_score(resid[sl], q_lo[sl], q_hi[sl])
-        ready = np.isfinite(base) & np.isfinite(spread)
-        return sf.output_frame(
-            d["key"], index[sl], bin_seconds, y[sl], scale.inverse(base), scale.inverse(base + q_lo[sl] - k * spread),
-            scale.inverse(base + q_hi[sl] + k * spread), score, np.where(ready, tukey_flag(score, k), 0),
-            np.where(ready, sf.OK, sf.WARMUP),
-        )
+    def _judge(self, batch: List[dict], bin_seconds: int) -> None:
+        """Flags of series sharing a grid from their predictions; each design gets its output rows (``out``)."""
+        index = batch[0]["feats"]["bin"].to_numpy()
+        at = batch[0]["scored"]
+        Z = np.stack([d["feats"]["y"].to_numpy(dtype=float) for d in batch])
+        det = detect(Z, np.stack([d["pred"] for d in batch]), index, at, self.config.detector_spec(),
+                     zero=np.stack([d["y"] == 0 for d in batch]), count_like=np.array([d["count_like"] for d in batch]))
+        for j, d in enumerate(batch):
+            inv = d["scale"].inverse
+            sl = slice(at, None)
+            d["out"] = sf.output_frames(
+                pd.DataFrame([d["key"]]), index[sl], bin_seconds, d["y"][None, sl], inv(det.predicted[j, sl])[None],
+                inv(det.lower[j, sl])[None], inv(det.upper[j, sl])[None], det.score[j:j + 1, sl], det.flags[j:j + 1, sl],
+                det.reasons[j:j + 1, sl], np.where(det.ready[j:j + 1, sl], sf.OK, sf.WARMUP), [d["kind"]],
+            )
 
     # -- fit -------------------------------------------------------------------
     def fit(self, prepared, window: TimeWindow) -> Model:
@@ -336,13 +331,7 @@ class UsageRegression(Template):
             lo = int(pdf["bin"].min()) if lo_bin is None else max(lo_bin, int(pdf["bin"].min()))
             hi = int(pdf["bin"].max()) + 1 if hi_bin is None else hi_bin
             index, y = sf.dense(pdf, lo, hi)
-            row = {k: pdf[k].iloc[0] for k in keys}
-            status = sf.series_status(y, max(cfg.min_train_bins, tpl.history_bins + 2 * cfg.n_splits))
-            row.update(status=status, n_bins=len(y), first_bin=lo, transform=None, offset=None, center=None, spread=None)
-            if status == sf.OK:
-                s = tpl.series_scale(y)
-                row.update(transform=s.transform, offset=s.offset, center=s.center, spread=s.spread)
-            return pd.DataFrame([row])
+            return pd.DataFrame([{**{k: pdf[k].iloc[0] for k in keys}, **tpl.profile_series(index, y)}])
 
         scales = prepared.groupBy(*keys).applyInPandas(fit_scale, f"{sf.series_key_schema(cfg)}, {SERIES_SCHEMA_TAIL}")
         scales = scales.persist(StorageLevel.MEMORY_AND_DISK)
@@ -358,10 +347,9 @@ class UsageRegression(Template):
 
         schema = f"{sf.series_key_schema(cfg)}, group int, {GROUP_SCHEMA_TAIL}"
         fitted = rows.groupBy("group").applyInPandas(fit_group, schema).persist(StorageLevel.MEMORY_AND_DISK)
-        series = grouped.join(
-            fitted.filter(F.col("kind") == "series").select(*keys, "code", "q_lo", "q_hi"), keys, "left"
-        )
-        models = fitted.filter(F.col("kind") == "model").select(
+        series = grouped.join(fitted.filter(F.col("row_kind") == "series")
+                              .select(*keys, "code", "forecaster", "mae_model", "mae_profile"), keys, "left")
+        models = fitted.filter(F.col("row_kind") == "model").select(
             "group", "model", "candidate", "mae_ridge", "mae_hgb", "rows", "sklearn"
         )
         summary = models.agg(
@@ -374,6 +362,8 @@ class UsageRegression(Template):
             "groups": n_groups,
             "cv_mae": {"ridge": summary["ridge"], "hgb": summary["hgb"]},
             "chosen": {"ridge": int(summary["ridge_chosen"] or 0), "hgb": int(summary["hgb_chosen"] or 0)},
+            "forecasters": {str(r["forecaster"]): int(r["n"]) for r in series.filter(F.col("forecaster").isNotNull())
+                            .groupBy("forecaster").agg(F.count(F.lit(1)).alias("n")).collect()},
             "cv_mae_note": "mean absolute error of TimeSeriesSplit folds on the scaled target, averaged over groups",
             "score_lookback_bins": self.lookback_bins,
         }
