@@ -135,7 +135,7 @@ def test_calibration_sample_does_not_depend_on_row_order(spark, access_sample):
     assert daily.count() > 1000, "the sample must be a real subset"
 
     def calibration(frame):
-        cal = template.fit(frame, window).tables["calibration"].toPandas()
+        cal = template.fit(frame, window).calibration_.toPandas()
         return cal.sort_values(["TenantId", "path"]).reset_index(drop=True)
 
     a, b = calibration(daily), calibration(daily.repartition(3, "UserKey").sortWithinPartitions("Day"))

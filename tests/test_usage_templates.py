@@ -221,7 +221,7 @@ def test_usage_regression_metadata_records_both_candidates(spark, rows):
 def test_usage_regression_groups_series(spark, rows):
     _, model, out = fit_score(spark, "usage-regression", rows, {"series_per_model": 1})
     assert model.metadata["groups"] == 3
-    assert model.tables["models"].count() <= 3 and len(out) == 144
+    assert model.models_.count() <= 3 and len(out) == 144
 
 
 def test_new_series_is_reported_not_scored(spark, rows):

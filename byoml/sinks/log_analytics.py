@@ -41,7 +41,7 @@ from ..errors import AuthorizationError, ConfigError, DeliveryError, SinkError
 from .chunks import MAX_REQUEST_BYTES, iter_chunks
 from .dead_letter import iter_letters, remove_letter, write_letter
 from .ledger import Ledger, find_ledger
-from .local import SinkResult
+from .base import SinkResult
 from .rows import to_table_rows
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ from .layout import (
     latest_folder_time,
     table_from_container,
 )
-from .local import to_spark_path
+from ..paths import to_spark_path
 from .staging import StagingArea, truncate_to_last_newline
 from .watermark import Piece
 

@@ -38,7 +38,7 @@ from ..errors import ConfigError, EmptyWindowError, SourceError
 from ..timewindow import TimeWindow, format_time, parse_time
 from .base import ExportSource
 from .layout import ExportFile, WalkReport
-from .local import to_spark_path
+from ..paths import to_spark_path
 from .staging import StagingArea
 from .watermark import hour_floor
 

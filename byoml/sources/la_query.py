@@ -33,7 +33,7 @@ from ..errors import ConfigError, SourceError
 from ..timewindow import UTC, TimeWindow, format_time
 from .base import ExportSource
 from .layout import ExportFile, WalkReport
-from .local import to_spark_path
+from ..paths import to_spark_path
 from .staging import StagingArea
 
 log = logging.getLogger(__name__)

@@ -6,11 +6,11 @@ path ``\\\\<Computer>\\<share>``, so the same share name on two servers is two r
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional
 
 from ..errors import ConfigError
-from .base import TemplateConfig
+from .base import TemplateConfig, param
 
 EVENT_COLUMNS = ["TenantId", "UserKey", "Account", "Computer", "ShareName", "Resource", "ResourceKey", "TimeGenerated"]
 
@@ -19,15 +19,15 @@ EVENT_COLUMNS = ["TenantId", "UserKey", "Account", "Computer", "ShareName", "Res
 class AccessMappingConfig(TemplateConfig):
     """Which rows are accesses and which columns name the tenant, the user and the resource."""
 
-    table: str = "SecurityEvent"
-    event_ids: List[int] = field(default_factory=lambda: [5140])
-    tenant_column: str = "TenantId"
-    user_column: str = "Account"
-    computer_column: str = "Computer"
-    share_column: str = "ShareName"
-    exclude_machine_accounts: bool = True
-    exclude_users: List[str] = field(default_factory=list)
-    where: Optional[str] = None  # extra Spark SQL filter, e.g. "ShareName NOT IN ('\\\\*\\IPC$')"
+    table: str = param("SecurityEvent", "the Log Analytics table read")
+    event_ids: List[int] = param([5140], "EventIDs that are accesses (5140; optionally 5145)")
+    tenant_column: str = param("TenantId", "column naming the tenant (tenants never share a model's statistics)")
+    user_column: str = param("Account", "column naming the user (case-folded)")
+    computer_column: str = param("Computer", "column naming the file server")
+    share_column: str = param("ShareName", "column naming the share; the resource is \\\\Computer\\share")
+    exclude_machine_accounts: bool = param(True, "skip accounts ending in $ (machine accounts)")
+    exclude_users: List[str] = param([], "accounts to skip (case-insensitive)")
+    where: Optional[str] = param(None, "extra Spark SQL filter on the rows, e.g. ShareName NOT LIKE '%IPC$'")
 
     def validate(self) -> None:
         if not self.event_ids:

@@ -32,8 +32,8 @@ Differences from KQL (no bit-for-bit parity):
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, List, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,11 +41,14 @@ import pandas as pd
 from ..errors import ConfigError
 from ..timewindow import TimeWindow
 from . import series_frame as sf
-from .base import Model, RunInfo, Template
+from .base import Model, RunInfo, Template, learned_table, param
 from .decompose import TRENDS, DecomposeSpec, holdout_errors, rolling_forecast
 from .nanstats import nanquantile
 from .transform import ValueTransform
 from .tukey import recent_quantiles, tukey_flag, tukey_score
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 FENCES = ("recent", "widest", "holdout", "refit")
 MIN_HOLDOUT_BINS = 12
@@ -72,18 +75,18 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
     pandas call (their arrays are processed as one batch).
     """
 
-    period: str = "auto"
-    period_candidates: List[str] = field(default_factory=lambda: ["1d", "7d"])
-    trend: str = "avg"
-    lookback: str = "14d"
-    test_points: str = "1d"
-    level: str = "1d"
-    fences: str = "recent"
-    fence_window: str = "14d"
-    fence_cycle: str = "1d"
-    fence_width: int = 2
-    holdout: str = "7d"
-    series_per_task: int = 100
+    period: str = param("auto", "auto (chosen among none and period_candidates), none, or a duration")
+    period_candidates: List[str] = param(["1d", "7d"], "periods period: auto chooses from")
+    trend: str = param("avg", "trend of the baseline: avg | linefit | none")
+    lookback: str = param("14d", "history each baseline is fitted on (a weekly period uses at least 4 weeks)")
+    test_points: str = param("1d", "how often the baseline is refitted; the bins between are forecast")
+    level: str = param("1d", "window of the recent-level correction (0: off)")
+    fences: str = param("recent", "recent | holdout | widest | refit (KQL: in-sample residuals)")
+    fence_window: str = param("14d", "forecast errors the recent fences are taken from")
+    fence_cycle: str = param("1d", "recent fences per phase of this cycle (0: one fence for all bins)")
+    fence_width: int = param(2, "recent fences use the errors within this many bins of the phase")
+    holdout: str = param("7d", "end of the training window that chooses the period and measures holdout fences")
+    series_per_task: int = param(100, "series fitted and scored together in one pandas call")
 
     def validate(self) -> None:
         super().validate()
@@ -245,10 +248,9 @@ def _bucket(keys: List[str], buckets: int):
 
 
 class SeriesDecomposeModel(Model):
-    def anomaly_condition(self):
-        from pyspark.sql import functions as F
+    """Fitted ``series-decompose``: one row per series (period, transform, holdout fences)."""
 
-        return F.col("Anomalies") != 0
+    series_: DataFrame = learned_table("per series: status, chosen period, transform and holdout fences")
 
     def score(self, prepared, run: RunInfo):
         from pyspark.sql import functions as F
@@ -261,7 +263,7 @@ class SeriesDecomposeModel(Model):
         first_in_source = data.agg(F.min("bin")).first()[0]
         floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
         buckets = int(self.metadata.get("buckets") or 1)
-        series = self.tables["series"].withColumn("bucket", _bucket(keys, buckets))
+        series = self.series_.withColumn("bucket", _bucket(keys, buckets))
         data = data.withColumn("bucket", _bucket(keys, buckets))
         bin_seconds = cfg.bin_seconds
 
@@ -345,6 +347,7 @@ class SeriesDecompose(Template):
     version = "2.0"
     table = "Usage"
     output_table = "UsageAnomalies"
+    report_kind = "series"
     Config = SeriesDecomposeConfig
     sample_data = "usage"
     model_class = SeriesDecomposeModel
@@ -357,6 +360,9 @@ class SeriesDecompose(Template):
     @property
     def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
         return dt.timedelta(seconds=self.lookback_bins * self.config.bin_seconds)
+
+    def output_ddl(self) -> str:
+        return sf.output_ddl(self.config)
 
     def columns(self):
         return sf.series_columns(self.config)
@@ -394,7 +400,7 @@ class SeriesDecompose(Template):
         }
         mae = series.agg(F.avg("holdout_mae")).first()[0]
         return SeriesDecomposeModel(
-            self, tables={"series": series}, state={},
+            self, series_=series,
             metadata={"counts": counts, "periods_chosen": periods, "holdout_mae_mean": mae,
                       "score_lookback_bins": self.lookback_bins, "buckets": buckets},
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import ConfigError, SeriesError
 from ..timewindow import TimeWindow, format_time
-from .base import TemplateConfig
+from .base import TemplateConfig, param
 from .transform import TRANSFORMS
 
 AGGREGATIONS = ("sum", "avg", "count", "min", "max")
@@ -52,19 +52,19 @@ class SeriesConfig(TemplateConfig):
     constant; ``skip`` trains without it and counts it in the model metadata.
     """
 
-    table: str = "Usage"
-    time_column: str = "TimeGenerated"
-    value_column: str = "Quantity"
-    aggregation: str = "sum"
-    group_by: List[str] = field(default_factory=lambda: ["DataType"])
-    bin: str = "1h"
-    where: Optional[str] = None
-    output_table: str = "UsageAnomalies"
-    threshold: float = 1.5
-    quantiles: List[float] = field(default_factory=lambda: [0.1, 0.9])
-    transform: str = "auto"
-    min_train_bins: int = 60
-    bad_series: str = "error"
+    table: str = param("Usage", "the Log Analytics table read")
+    time_column: str = param("TimeGenerated", "the time column the series are binned on")
+    value_column: str = param("Quantity", "the column aggregated per bin")
+    aggregation: str = param("sum", "sum | avg | count | min | max of value_column per bin")
+    group_by: List[str] = param(["DataType"], "columns naming a series")
+    bin: str = param("1h", "bin width, a duration such as 30m, 1h, 1d")
+    where: Optional[str] = param(None, "extra Spark SQL filter on the rows")
+    output_table: str = param("UsageAnomalies", "the custom table written, without _CL")
+    threshold: float = param(1.5, "Tukey k: flag residuals beyond the quantiles by k times their spread")
+    quantiles: List[float] = param([0.1, 0.9], "the two quantiles of the Tukey fences")
+    transform: str = param("auto", "value transform: auto | sqrt | log | none")
+    min_train_bins: int = param(60, "a series needs at least this many training bins")
+    bad_series: str = param("error", "a too short or constant series: error stops training, skip leaves it out")
 
     def validate(self) -> None:
         if self.aggregation not in AGGREGATIONS:
@@ -232,6 +232,15 @@ def output_schema(cfg: SeriesConfig) -> str:
     return f"{series_key_schema(cfg)}, {OUTPUT_COLUMNS}"
 
 
+# The flag every template writes: IsAnomaly (true where Anomalies, the direction, is not 0) and why.
+FLAG_COLUMNS = "IsAnomaly boolean, AnomalyReason string"
+
+
+def output_ddl(cfg: SeriesConfig) -> str:
+    """The declared output columns of the usage templates (before ``ModelVersion`` and ``RunId``)."""
+    return f"{output_schema(cfg)}, {FLAG_COLUMNS}"
+
+
 def output_frame(key: dict, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
                  lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, status) -> pd.DataFrame:
     """Output rows of one series: :func:`output_frames` for a batch of one."""
@@ -267,10 +276,13 @@ def unscored(key: dict, index: np.ndarray, actual: np.ndarray, bin_seconds: int,
 
 
 def finish_output(df, run) -> "object":
-    """Add ``ModelVersion`` and ``RunId`` (Spark) and order the columns."""
+    """Add the flag (``IsAnomaly``, ``AnomalyReason``: spike above, dip below), ``ModelVersion`` and ``RunId``."""
     from pyspark.sql import functions as F
 
-    return df.withColumn("ModelVersion", F.lit(run.model_version)).withColumn("RunId", F.lit(run.run_id))
+    direction = F.col("Anomalies")
+    reason = F.when(direction > 0, F.lit("spike")).when(direction < 0, F.lit("dip")).otherwise(F.lit(""))
+    return (df.withColumn("IsAnomaly", direction != 0).withColumn("AnomalyReason", reason)
+            .withColumn("ModelVersion", F.lit(run.model_version)).withColumn("RunId", F.lit(run.run_id)))
 
 
 def score_bins(window: TimeWindow, cfg: SeriesConfig, lookback_bins: int) -> Tuple[int, int, int]:

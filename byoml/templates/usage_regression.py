@@ -57,7 +57,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List
 
 import numpy as np
 import pandas as pd
@@ -65,9 +65,12 @@ import pandas as pd
 from ..errors import ConfigError, ModelError
 from ..timewindow import TimeWindow
 from . import series_frame as sf
-from .base import Model, RunInfo, Template
+from .base import Model, RunInfo, Template, learned_table, param
 from .regression import CALENDAR, NUMERIC, SeriesScale, default_features, fit_select
 from .tukey import Fences, recent_quantiles, tukey_flag, tukey_score
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 FEATURE_HISTORY = "8d"
 FENCES = ("recent", "widest", "trained")
@@ -86,16 +89,16 @@ class UsageRegressionConfig(sf.SeriesConfig):
     ``ridge_alpha``, ``hgb_max_iter``: candidate settings.
     """
 
-    series_per_model: int = 200
-    n_splits: int = 3
-    ridge_alpha: float = 1.0
-    hgb_max_iter: int = 100
-    fences: str = "recent"
-    fence_window: str = "9d"
-    fence_cycle: str = "1d"
-    fence_width: int = 2
-    fence_floor: float = 0.5
-    seed: int = 0
+    series_per_model: int = param(200, "series pooled in one model (one executor task each)")
+    n_splits: int = param(3, "folds of TimeSeriesSplit")
+    ridge_alpha: float = param(1.0, "Ridge candidate's alpha")
+    hgb_max_iter: int = param(100, "HistGradientBoosting candidate's max_iter")
+    fences: str = param("recent", "recent | widest | trained (see the module)")
+    fence_window: str = param("9d", "residual history of the recent fences (0: trained fences only)")
+    fence_cycle: str = param("1d", "recent fences per phase of this cycle (0: one fence for all bins)")
+    fence_width: int = param(2, "recent fences use the residuals within this many bins of the phase")
+    fence_floor: float = param(0.5, "the recent fences' spread is at least this share of the trained one (0: none)")
+    seed: int = param(0, "seed of the models")
 
     def validate(self) -> None:
         super().validate()
@@ -121,10 +124,10 @@ GROUP_SCHEMA_TAIL = (
 
 
 class UsageRegressionModel(Model):
-    def anomaly_condition(self):
-        from pyspark.sql import functions as F
+    """Fitted ``usage-regression``: per series its scale and fences, per group its pickled model."""
 
-        return F.col("Anomalies") != 0
+    series_: DataFrame = learned_table("per series: status, scale, group, code and trained fences q_lo, q_hi")
+    models_: DataFrame = learned_table("per group: the chosen scikit-learn model (pickled) and both CV MAEs")
 
     def score(self, prepared, run: RunInfo):
         from pyspark.sql import functions as F
@@ -136,8 +139,8 @@ class UsageRegressionModel(Model):
         data = prepared.filter((F.col("bin") >= read_lo) & (F.col("bin") < end)).select(*keys, "bin", "Value")
         first_in_source = data.agg(F.min("bin")).first()[0]
         floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
-        rows = self.tables["series"].join(data, keys, "full_outer")
-        models = self.tables["models"]
+        rows = self.series_.join(data, keys, "full_outer")
+        models = self.models_
         bin_seconds, fence_bins, refit = cfg.bin_seconds, cfg.bins(cfg.fence_window, "fence_window"), tpl.day_bins
         installed = _sklearn_version()
 
@@ -166,6 +169,7 @@ class UsageRegression(Template):
     version = "2.0"
     table = "Usage"
     output_table = "UsageAnomalies"
+    report_kind = "series"
     Config = UsageRegressionConfig
     sample_data = "usage"
     model_class = UsageRegressionModel
@@ -199,6 +203,9 @@ class UsageRegression(Template):
     @property
     def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
         return dt.timedelta(seconds=self.lookback_bins * self.config.bin_seconds)
+
+    def output_ddl(self) -> str:
+        return sf.output_ddl(self.config)
 
     def columns(self):
         return sf.series_columns(self.config)
@@ -377,4 +384,4 @@ class UsageRegression(Template):
             "cv_mae_note": "mean absolute error of TimeSeriesSplit folds on the scaled target, averaged over groups",
             "score_lookback_bins": self.lookback_bins,
         }
-        return UsageRegressionModel(self, tables={"series": series, "models": models}, state={}, metadata=metadata)
+        return UsageRegressionModel(self, metadata, series_=series, models_=models)
