@@ -202,7 +202,7 @@ def _cmd_templates(args) -> int:
             for attr, spec in learned.items():
                 print(f"  {attr} ({'table' if spec.table else 'value'}): {spec.doc}")
         return EXIT_OK
-    for name, spec in available().items():
+    for name in available():
         try:
             cls = get_template_class(name)
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
@@ -256,7 +256,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except Exception as exc:  # an Azure SDK error byoml did not translate: still no secret, no traceback
         if type(exc).__module__.startswith("azure."):
-            print(f"byoml {args.command}: Azure error {type(exc).__name__}: {redact(str(exc).strip().splitlines()[0] if str(exc).strip() else '')}"
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            print(f"byoml {args.command}: Azure error {type(exc).__name__}: {redact(first_line)}"
                   " (run with -v for details; check the endpoint, the network and the identity's roles)", file=sys.stderr)
             return EXIT_FAILED
         raise

@@ -258,6 +258,8 @@ def score(
             with summary.stage("report", spark):
                 info = write_report(report, scored, flag, tpl, summary, model_version=model.version)
             summary.outputs["report"] = info.path
+            if info.note:
+                summary.notes.append(info.note)
     finally:
         if scored is not None:
             scored.unpersist()

@@ -4,7 +4,7 @@
 estimator. It fits and scores the template on its sample data (or on a :class:`Fixture` you pass:
 an export folder and the training and scoring windows) and checks, in order:
 
-* ``declaration``: name, version, tables, report kind, a documented option list, keyword
+* ``declaration``: name, version, tables, a documented option list, keyword
   options equal to the mapping form, unknown options refused;
 * ``fit``: every declared learned attribute is set, learned values are JSON;
 * ``scores``: rows come out, every ``AnomalyScore`` is finite, ``IsAnomaly`` (the anomaly
@@ -145,7 +145,7 @@ def _prepared(spark, template, fixture_export: str, window: TimeWindow):
 
 
 def _check_declaration(cls) -> None:
-    from .templates.base import REPORT_KINDS, Model, TemplateConfig
+    from .templates.base import Model, TemplateConfig
 
     problems = []
     if not cls.name:
@@ -158,8 +158,6 @@ def _check_declaration(cls) -> None:
         problems.append("Config must subclass byoml.templates.TemplateConfig")
     if not (isinstance(getattr(cls, "model_class", None), type) and issubclass(cls.model_class, Model)):
         problems.append("model_class must subclass byoml.templates.Model")
-    if cls.report_kind not in REPORT_KINDS:
-        problems.append(f"report_kind {cls.report_kind!r} is none of {', '.join(REPORT_KINDS)}")
     if problems:
         raise TemplateCheckError(f"{cls.__name__}: " + "; ".join(problems))
     undocumented = [p.name for p in cls.params() if not p.doc]
@@ -275,7 +273,7 @@ def check_template(
     from .run import score as run_score
     from .run import train as run_train
     from .templates import RunInfo, Template, get_template_class, load_model, save_model
-    from .templates.schema import dataframe_columns, schema_differences
+    from .templates.schema import schema_differences
 
     cls = get_template_class(template) if isinstance(template, str) else template
     if not (isinstance(cls, type) and issubclass(cls, Template)):

@@ -241,7 +241,7 @@ def _cron(job: Mapping[str, Any]) -> Dict[str, str]:
 
 def test_a_weekly_train_and_a_score_job_per_ml_template_at_the_right_cadence():
     by_template: Dict[Tuple[str, str], Dict[str, Any]] = {}
-    for key, job, task in tasks("prod"):
+    for _key, job, task in tasks("prod"):
         args = parse(runtime_parameters(task["python_wheel_task"]["parameters"]))
         assert (args.template, args.command) not in by_template, f"two {args.command} jobs for {args.template}"
         by_template[(args.template, args.command)] = job
@@ -273,7 +273,7 @@ def test_every_entry_point_exists_in_setup_py():
 
 
 def test_every_parameter_parses_with_the_byoml_parser_and_means_what_the_job_says():
-    for key, job, task in tasks("prod"):
+    for key, _job, task in tasks("prod"):
         params = runtime_parameters(task["python_wheel_task"]["parameters"])
         args = parse(params)
         assert args.command == task["task_key"], key

@@ -5,8 +5,7 @@ import pathlib
 
 import pytest
 
-from byoml.sinks.dcr import (RENAMED, arm_template, load, stream_columns, table_columns, template_definition,
-                             transform_kql)
+from byoml.sinks.dcr import RENAMED, arm_template, load, stream_columns, table_columns, template_definition, transform_kql
 from byoml.templates import available, get_template_class
 from byoml.templates.schema import la_type
 

@@ -1,8 +1,6 @@
 """anomalous-resource-access: quality floor on fixed seeds, the classic cases, the output contract."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 import textwrap
@@ -16,7 +15,8 @@ from byoml.templates.rarity import AccessRarityModel
 
 
 def _model(spark, template, n=3):
-    pairs = spark.createDataFrame([("t", f"u{i}", "r", i + 1) for i in range(n)], "TenantId string, UserKey string, ResourceKey string, n long")
+    pairs = spark.createDataFrame([("t", f"u{i}", "r", i + 1) for i in range(n)],
+                                  "TenantId string, UserKey string, ResourceKey string, n long")
     from pyspark.sql import functions as F
 
     return AccessRarityModel(

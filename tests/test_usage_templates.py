@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import numpy as np
 import pandas as pd
@@ -163,7 +162,7 @@ def test_bin_must_divide_the_window(spark, rows, name):
     with pytest.raises(ConfigError, match="does not divide"):
         tpl.fit(tpl.prepare(to_spark(spark, rows)), odd)
     with pytest.raises(ConfigError, match="not a whole number"):
-        get_template(name, {"bin": "7h", "lookback": "1d"} if name == "series-decompose" else {"bin": "7h"}).lookback_bins
+        get_template(name, {"bin": "7h", "lookback": "1d"} if name == "series-decompose" else {"bin": "7h"}).lookback_bins  # noqa: B018
 
 
 @pytest.mark.parametrize("name", TEMPLATES)

@@ -21,6 +21,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 RENAMED = {"TenantId": "SourceTenantId"}
 LA_TYPES = ("string", "int", "long", "real", "boolean", "datetime", "dynamic", "guid")
+_DCR_REFERENCE = "reference(resourceId('Microsoft.Insights/dataCollectionRules', parameters('dcrName')))"
 
 
 def transform_kql(columns: Sequence[Tuple[str, str]]) -> str:
@@ -64,7 +65,8 @@ def arm_template(table: str, columns: Sequence[Tuple[str, str]], description: st
                 "name": "[parameters('dcrName')]",
                 "location": "[parameters('location')]",
                 "kind": "Direct",
-                "dependsOn": [f"[resourceId('Microsoft.OperationalInsights/workspaces/tables', parameters('workspaceName'), '{table}_CL')]"],
+                "dependsOn": [f"[resourceId('Microsoft.OperationalInsights/workspaces/tables', "
+                              f"parameters('workspaceName'), '{table}_CL')]"],
                 "properties": {
                     "streamDeclarations": {stream: {"columns": [{"name": n, "type": t} for n, t in columns]}},
                     "destinations": {"logAnalytics": [{
@@ -81,8 +83,8 @@ def arm_template(table: str, columns: Sequence[Tuple[str, str]], description: st
             },
         ],
         "outputs": {
-            "dcrImmutableId": {"type": "string", "value": "[reference(resourceId('Microsoft.Insights/dataCollectionRules', parameters('dcrName'))).immutableId]"},
-            "ingestionEndpoint": {"type": "string", "value": "[reference(resourceId('Microsoft.Insights/dataCollectionRules', parameters('dcrName'))).endpoints.logsIngestion]"},
+            "dcrImmutableId": {"type": "string", "value": f"[{_DCR_REFERENCE}.immutableId]"},
+            "ingestionEndpoint": {"type": "string", "value": f"[{_DCR_REFERENCE}.endpoints.logsIngestion]"},
             "streamName": {"type": "string", "value": stream},
         },
     }

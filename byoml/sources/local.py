@@ -9,8 +9,6 @@ from ..errors import SourceError
 from ..paths import to_spark_path
 from ..timewindow import TimeWindow
 from .base import ExportSource
-from .staging import StagingArea, truncate_to_last_newline
-from .watermark import Piece
 from .layout import (
     Entry,
     ExportFile,
@@ -21,6 +19,8 @@ from .layout import (
     latest_folder_time,
     table_from_container,
 )
+from .staging import StagingArea, truncate_to_last_newline
+from .watermark import Piece
 
 
 class LocalListing:

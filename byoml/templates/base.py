@@ -285,7 +285,8 @@ class Model(ABC):
 
 
 #: Report kinds :mod:`byoml.report` draws: ``access`` (users x resources), ``series`` (usage over
-#: time) and ``table`` (the top rows by ``AnomalyScore``, for any template).
+#: time) and ``table`` (the top rows by ``AnomalyScore``, for any template). A template naming
+#: another kind gets ``table``, and the run summary says so.
 REPORT_KINDS = ("access", "series", "table")
 #: Columns byoml adds to every output row when the template's ``score`` does not.
 RUN_COLUMNS = "ModelVersion string, RunId string"

@@ -183,11 +183,6 @@ def fit_batch(index: np.ndarray, Y: np.ndarray, cfg: SeriesDecomposeConfig) -> L
     return out
 
 
-def fit_series(index: np.ndarray, y: np.ndarray, cfg: SeriesDecomposeConfig) -> dict:
-    """Fit one series (see :func:`fit_batch`)."""
-    return fit_batch(index, np.asarray(y, dtype=float)[None, :], cfg)[0]
-
-
 def score_batch(index: np.ndarray, Y: np.ndarray, first_scored: int, params: Sequence[dict],
                 cfg: SeriesDecomposeConfig) -> Dict[str, np.ndarray]:
     """Baseline, bounds, score and flags of ``Y[:, first_scored:]`` for series fitted with the same period.
@@ -233,12 +228,6 @@ def score_batch(index: np.ndarray, Y: np.ndarray, first_scored: int, params: Seq
         "flags": tukey_flag(score, k),
         "ready": np.isfinite(base) & np.isfinite(spread),
     }
-
-
-def score_series(index: np.ndarray, y: np.ndarray, first_scored: int, params: dict,
-                 cfg: SeriesDecomposeConfig) -> Dict[str, np.ndarray]:
-    """Score one series (see :func:`score_batch`)."""
-    return {k: v[0] for k, v in score_batch(index, np.asarray(y, dtype=float)[None, :], first_scored, [params], cfg).items()}
 
 
 def _bucket(keys: List[str], buckets: int):

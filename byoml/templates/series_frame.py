@@ -7,7 +7,6 @@ first observed bin; after that **a missing bin is a value of 0** (silence is a s
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -48,7 +47,8 @@ class SeriesConfig(TemplateConfig):
     from <window start> to <window end> step <bin> by <group_by>``.
 
     ``where``: an extra Spark SQL filter on the rows. ``aggregation`` is one of sum, avg,
-    count, min, max. ``transform``: auto, sqrt, log or none (:mod:`byoml.templates.transform`). ``bad_series``: ``error`` stops training when a series is too short or
+    count, min, max. ``transform``: auto, sqrt, log or none (:mod:`byoml.templates.transform`).
+    ``bad_series``: ``error`` stops training when a series is too short or
     constant; ``skip`` trains without it and counts it in the model metadata.
     """
 

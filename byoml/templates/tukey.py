@@ -127,7 +127,8 @@ def recent_quantiles(residuals: np.ndarray, index: np.ndarray, start: int, block
             lo, hi = nanquantile(ref, quantiles, axis=1)  # (series,)
             sl = slice(max(b, 0), min(n, b + block))
             if cycle <= 1:
-                plo, phi = np.broadcast_to(lo[:, None], (rows, sl.stop - sl.start)), np.broadcast_to(hi[:, None], (rows, sl.stop - sl.start))
+                shape = (rows, sl.stop - sl.start)
+                plo, phi = np.broadcast_to(lo[:, None], shape), np.broadcast_to(hi[:, None], shape)
             else:
                 block_phase = index[sl] % cycle
                 phases = np.unique(block_phase)

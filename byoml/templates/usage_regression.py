@@ -57,7 +57,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, List
+from typing import TYPE_CHECKING, List
 
 import numpy as np
 import pandas as pd

@@ -43,24 +43,6 @@ def norm(a, rank: int):
     return F.sqrt(dot(a, a, rank))
 
 
-def scale(a, factor, rank: int):
-    F = _F()
-    a = _col(a)
-    return F.array(*[x * factor for x in _items(a, rank)])
-
-
-def add(a, b, rank: int):
-    F = _F()
-    a, b = _col(a), _col(b)
-    return F.array(*[x + y for x, y in zip(_items(a, rank), _items(b, rank))])
-
-
-def sub(a, b, rank: int):
-    F = _F()
-    a, b = _col(a), _col(b)
-    return F.array(*[x - y for x, y in zip(_items(a, rank), _items(b, rank))])
-
-
 def with_unit(df, vector: str, out: str, rank: int, norm_out: Optional[str] = None, eps: float = 1e-12):
     """``df`` plus ``out`` = ``vector / |vector|`` (a zero vector stays zero), and ``norm_out`` = ``|vector|`` if named.
 
@@ -118,15 +100,6 @@ class Vectors:
 
     def norm(self, a):
         return norm(a, self.rank)
-
-    def scale(self, a, factor):
-        return scale(a, factor, self.rank)
-
-    def add(self, a, b):
-        return add(a, b, self.rank)
-
-    def sub(self, a, b):
-        return sub(a, b, self.rank)
 
     def cosine(self, a, b):
         return cosine(a, b, self.rank)
