@@ -44,7 +44,7 @@ def dedupe(records, names: Sequence[str], by_event_origin_id: bool):
     else:
         keys = [F.col("_h1"), F.col("_h2")]
     # A window over the key keeps whole rows: one sort, no packing of the record into an
-    # aggregate (a min_by aggregation of the same records took twice as long).
+    # aggregate (a min_by aggregation is slower: benchmarks/README.md).
     by_key = Window.partitionBy(*keys).orderBy("_h1", "_h2")
     ranked = records.select(
         *names, "_eoi", "_h1", "_h2",

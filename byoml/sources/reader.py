@@ -6,7 +6,7 @@ The path of a record through the reader:
 2. ``{"records":[...]}`` bodies (Event Hubs) are unwrapped into one row per record. Export
    files hold one record per line, so a read of them first takes every line as a record and
    only counts the lines that are bodies; if there are any, it parses the files again,
-   unwrapping (the unwrapping step copies every line: it cost a sixth of a read);
+   unwrapping (the unwrapping step copies every line, a cost plain exports need not pay);
 3. every declared column is pulled out as text with ``json_tuple`` and converted
    with ``try_cast``. A line that is not a JSON object is *malformed*; a value that
    does not fit its column type is a *schema error*. Both go to the quarantine

@@ -3,7 +3,7 @@
 The rank is known when the expression is built, so every operation is unrolled into
 element arithmetic (``a[0]*b[0] + a[1]*b[1] + ...``). Spark compiles that with
 whole-stage code generation; higher-order functions (``zip_with``/``aggregate``) are
-interpreted row by row and were the slowest part of training. Give every operation
+interpreted row by row, far slower. Give every operation
 column inputs (chain steps with ``withColumn``): nesting unrolled operations multiplies
 the expression size, and a generated method over 8000 bytes of bytecode is never compiled
 by the JVM (it runs interpreted, many times slower). A scalar used by every element (a
