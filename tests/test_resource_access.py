@@ -108,12 +108,12 @@ def test_config_checks(options, message):
 
 @pytest.mark.parametrize("partitions,blocks", [("4", 2), ("1", 1), ("200", 10)])
 def test_als_blocks_follow_the_shuffle_partitions(spark, partitions, blocks):
-    from byoml.templates.resource_access import _auto_blocks
+    from byoml.templates.resource_access.embedding import auto_blocks
 
     before = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", partitions)
     try:
-        assert _auto_blocks(spark) == blocks
+        assert auto_blocks(spark) == blocks
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", before)
 

@@ -10,8 +10,14 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from ..errors import ConfigError
-from .base import TemplateConfig, param
+from ..spark import timestamp_literal
+from .base import Template, TemplateConfig, param
 
+# The columns every access template's output row starts with (then its score, flag and its own).
+PAIR_OUTPUT_COLUMNS = (
+    "TimeGenerated timestamp, WindowStart timestamp, WindowEnd timestamp, TenantId string, Account string, "
+    "Computer string, ShareName string, Resource string, AccessCount bigint, FirstSeen timestamp, LastSeen timestamp"
+)
 EVENT_COLUMNS = ["TenantId", "UserKey", "Account", "Computer", "ShareName", "Resource", "ResourceKey", "TimeGenerated"]
 
 
@@ -114,3 +120,41 @@ def pairs_from_daily(daily):
 def pair_summary(access):
     """Per (tenant, user, resource): events, active days, first and last access."""
     return pairs_from_daily(daily_summary(access))
+
+
+def pair_output(run):
+    """The :data:`PAIR_OUTPUT_COLUMNS` of scored pairs (:func:`pair_summary` rows): the run's times and the pair."""
+    from pyspark.sql import functions as F
+
+    return [
+        timestamp_literal(run.run_time).alias("TimeGenerated"),
+        timestamp_literal(run.window.start).alias("WindowStart"),
+        timestamp_literal(run.window.end).alias("WindowEnd"),
+        "TenantId",
+        F.col("UserKey").alias("Account"),
+        "Computer",
+        "ShareName",
+        "Resource",
+        "AccessCount",
+        "FirstSeen",
+        "LastSeen",
+    ]
+
+
+class AccessTemplate(Template):
+    """Base of the templates over SecurityEvent accesses: what they read, and their input mapping
+    (``Config`` subclasses :class:`AccessMappingConfig`)."""
+
+    table = "SecurityEvent"
+    Config = AccessMappingConfig
+
+    def columns(self):
+        return mapping_columns(self.config)
+
+    def required_columns(self):
+        c = self.config
+        return [c.user_column, c.computer_column, c.share_column, "EventID"]
+
+    def prepare(self, events):
+        return access_events(events, self.config)
+

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, EmptyWindowError
-from ..spark import timestamp_literal
 from ..timewindow import TimeWindow
-from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
-from .base import Model, RunInfo, Template, learned_table, param
+from .access_events import PAIR_OUTPUT_COLUMNS, AccessMappingConfig, AccessTemplate, pair_output, pair_summary
+from .base import Model, RunInfo, learned_table, param
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -79,17 +78,7 @@ class AccessRarityModel(Model):
         )
         score = -F.log2(p_ru)
         return joined.select(
-            timestamp_literal(run.run_time).alias("TimeGenerated"),
-            timestamp_literal(run.window.start).alias("WindowStart"),
-            timestamp_literal(run.window.end).alias("WindowEnd"),
-            "TenantId",
-            F.col("UserKey").alias("Account"),
-            "Computer",
-            "ShareName",
-            "Resource",
-            "AccessCount",
-            "FirstSeen",
-            "LastSeen",
+            *pair_output(run),
             score.alias("AnomalyScore"),
             (score >= F.lit(cfg.threshold)).alias("IsAnomaly"),
             path.alias("ScoringPath"),
@@ -97,32 +86,18 @@ class AccessRarityModel(Model):
         )
 
 
-class AccessRarity(Template):
+class AccessRarity(AccessTemplate):
     """Per-user rarity of each accessed resource (see module docstring)."""
 
     name = "access-rarity"
     version = "1.0"
-    table = "SecurityEvent"
     output_table = "AccessRarity"
-    output_columns = (
-        "TimeGenerated timestamp, WindowStart timestamp, WindowEnd timestamp, TenantId string, Account string, "
-        "Computer string, ShareName string, Resource string, AccessCount bigint, FirstSeen timestamp, "
-        "LastSeen timestamp, AnomalyScore double, IsAnomaly boolean, ScoringPath string, TrainingAccessCount bigint"
-    )
+    output_columns = (f"{PAIR_OUTPUT_COLUMNS}, AnomalyScore double, IsAnomaly boolean, ScoringPath string, "
+                      "TrainingAccessCount bigint")
     report_kind = "access"
     Config = AccessRarityConfig
     sample_data = "resource-access"
     model_class = AccessRarityModel
-
-    def columns(self):
-        return mapping_columns(self.config)
-
-    def required_columns(self):
-        c = self.config
-        return [c.user_column, c.computer_column, c.share_column, "EventID"]
-
-    def prepare(self, events):
-        return access_events(events, self.config)
 
     def fit(self, prepared, window: TimeWindow) -> Model:
         from pyspark.sql import functions as F

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...spark import materialize, timestamp_literal
-from ..access_events import pairs_from_daily
+from ...spark import materialize
+from ..access_events import pair_output, pairs_from_daily
 from ..base import Model, RunInfo, learned_table
 from ..vectors import Vectors
 from .affinity import KEYS, history_vectors, nearest_history, window_shortfall, with_new_user_affinity
@@ -124,17 +124,7 @@ class ResourceAccessModel(Model):
         )
         score = _score_column()
         return scored.select(
-            timestamp_literal(run.run_time).alias("TimeGenerated"),
-            timestamp_literal(run.window.start).alias("WindowStart"),
-            timestamp_literal(run.window.end).alias("WindowEnd"),
-            "TenantId",
-            F.col("UserKey").alias("Account"),
-            "Computer",
-            "ShareName",
-            "Resource",
-            "AccessCount",
-            "FirstSeen",
-            "LastSeen",
+            *pair_output(run),
             score.cast("double").alias("AnomalyScore"),
             (score >= F.lit(cfg.threshold)).alias("IsAnomaly"),
             "ScoringPath",

@@ -6,8 +6,8 @@ from typing import Any, Dict
 from ...errors import EmptyWindowError
 from ...spark import ObservedCounts, materialize
 from ...timewindow import TimeWindow
-from ..access_events import access_events, daily_summary, mapping_columns, pairs_from_daily
-from ..base import Model, Template
+from ..access_events import PAIR_OUTPUT_COLUMNS, AccessTemplate, daily_summary, pairs_from_daily
+from ..base import Model
 from ..vectors import Vectors
 from .affinity import KEYS
 from .calibration import calibrate
@@ -15,38 +15,23 @@ from .config import ResourceAccessConfig
 from .embedding import fit_embedding, strength
 from .scoring import ResourceAccessModel
 
-OUTPUT_COLUMNS = (
-    "TimeGenerated timestamp, WindowStart timestamp, WindowEnd timestamp, TenantId string, Account string, "
-    "Computer string, ShareName string, Resource string, AccessCount bigint, FirstSeen timestamp, "
-    "LastSeen timestamp, AnomalyScore double, IsAnomaly boolean, ScoringPath string, Explanation string, "
-    "Affinity double, TrainingDays bigint"
-)
+OUTPUT_COLUMNS = (f"{PAIR_OUTPUT_COLUMNS}, AnomalyScore double, IsAnomaly boolean, ScoringPath string, "
+                  "Explanation string, Affinity double, TrainingDays bigint")
 
 
-class AnomalousResourceAccess(Template):
+class AnomalousResourceAccess(AccessTemplate):
     """Collaborative filtering (implicit ALS) over who accesses which file share."""
 
     name = "anomalous-resource-access"
     # 2.0: the calibration's new_user_day row holds the window shortfall's moments, not the mean
     # affinity's, so a 1.x model is refused on load instead of scoring new users wrongly
     version = "2.0"
-    table = "SecurityEvent"
     output_table = "AnomalousResourceAccessResult"
     output_columns = OUTPUT_COLUMNS
     report_kind = "access"
     Config = ResourceAccessConfig
     sample_data = "resource-access"
     model_class = ResourceAccessModel
-
-    def columns(self):
-        return mapping_columns(self.config)
-
-    def required_columns(self):
-        c = self.config
-        return [c.user_column, c.computer_column, c.share_column, "EventID"]
-
-    def prepare(self, events):
-        return access_events(events, self.config)
 
     def summarize(self, prepared):
         """Accesses per (tenant, user, resource, UTC day): all that fit and score need."""
