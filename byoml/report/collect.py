@@ -167,7 +167,7 @@ def _collect_series(data: ReportData, scored: "DataFrame", flagged_df: "DataFram
     data.series_flagged = int(ranked.count())
     chosen = ranked.limit(max_series)
     columns = [*keys, "TimeGenerated", *SERIES_COLUMNS,
-               *[c for c in ("Anomalies", "AnomalyScore", "SeriesStatus") if c in scored.columns]]
+               *[c for c in ("IsAnomaly", "Anomalies", "AnomalyScore", "SeriesStatus") if c in scored.columns]]
     latest = Window.partitionBy(*keys).orderBy(F.col("TimeGenerated").desc())
     rows = (
         scored.join(F.broadcast(chosen.select(*keys)), keys)

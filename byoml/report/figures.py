@@ -71,7 +71,7 @@ def series_figures(data: ReportData) -> List["Figure"]:
         parts = [(k if isinstance(k, tuple) else (k,), g) for k, g in frame.groupby(keys, sort=True)]
     else:
         parts = [(("all",), frame)]
-    flags = {name: int((g["Anomalies"] != 0).sum()) if "Anomalies" in g else 0 for name, g in parts}
+    flags = {name: int(g["IsAnomaly"].astype(bool).sum()) if "IsAnomaly" in g else 0 for name, g in parts}
     groups = sorted(parts, key=lambda p: -flags[p[0]])  # stable: most flags first, then by key
     titles = [f"{' / '.join(str(v) for v in name)} · {flags[name]} flagged" for name, _ in groups]
     height = 300 * len(groups) + 120
@@ -92,6 +92,7 @@ def series_figures(data: ReportData) -> List["Figure"]:
         fig.add_trace(go.Scatter(x=t, y=g["ActualUsage"], mode="lines+markers", marker={"size": 4},
                                  line={"color": "#333333"}, name="actual", legendgroup="actual", showlegend=first),
                       row=i, col=1)
+        # the flagged bins by their direction (Anomalies: +1 above the band, -1 below)
         for direction, symbol, color, name in ((1, "triangle-up", "#d62728", "flag: above"),
                                                (-1, "triangle-down", "#9467bd", "flag: below")):
             hit = g[g["Anomalies"] == direction] if "Anomalies" in g else g.iloc[0:0]
