@@ -3,18 +3,23 @@
 A *template* is an algorithm a security team can run as is or adapt. It is a
 small class in the style of scikit-learn and ``pyspark.ml``:
 
-* its parameters are a typed :class:`TemplateConfig` dataclass (the defaults are
-  the documentation), set at construction and never changed by ``fit``;
+* its options are keyword arguments, declared by a :class:`TemplateConfig` dataclass whose
+  fields carry their type, default and one line of doc (:func:`param`; listed by
+  :meth:`Template.explain_params` and ``byoml templates --describe``), set at construction
+  and never changed by ``fit``;
 * :meth:`Template.prepare` turns the rows of the source table into the rows the
   algorithm needs (a DataFrame -> DataFrame function), and :meth:`Template.summarize`
   optionally aggregates them to the grain the model works at (kept, in the read's pass);
-* :meth:`Template.fit` learns a :class:`Model` from prepared training rows;
-* :meth:`Model.score` turns prepared rows of the scoring window into output rows
-  of the template's ``_CL`` table;
+* :meth:`Template.fit` learns a :class:`Model` from prepared training rows; what it learned
+  is the model class's declared attributes (:func:`learned_table`, :func:`learned_value`);
+* :meth:`Model.score` turns prepared rows of the scoring window into output rows of the
+  template's ``_CL`` table, whose columns the template declares (``output_columns``), with
+  ``AnomalyScore`` and a boolean ``IsAnomaly``;
 * a model is saved as Parquet tables plus JSON state by :mod:`byoml.templates.store`,
   which also checks on load that the model belongs to the template and version.
 
-Write your own by subclassing both classes; see ``templates/README.md`` in the repository.
+Write your own by subclassing both classes (see ``templates/README.md`` in the repository) and
+check it with :func:`byoml.testing.check_template`.
 """
 from __future__ import annotations
 
