@@ -237,8 +237,12 @@ FLAG_COLUMNS = "IsAnomaly boolean, AnomalyReason string"
 
 
 def output_ddl(cfg: SeriesConfig) -> str:
-    """The declared output columns of the usage templates (before ``ModelVersion`` and ``RunId``)."""
-    return f"{output_schema(cfg)}, {FLAG_COLUMNS}"
+    """The declared output columns of the usage templates (before ``ModelVersion`` and ``RunId``):
+    the scored frame's, and the flag columns :func:`finish_output` adds where it has none."""
+    written = output_schema(cfg)
+    names = {c.split()[0].strip("`") for c in written.split(", ")}
+    added = [c for c in FLAG_COLUMNS.split(", ") if c.split()[0] not in names]
+    return ", ".join([written, *added])
 
 
 def output_frame(key: dict, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
@@ -280,9 +284,12 @@ def finish_output(df, run) -> "object":
     from pyspark.sql import functions as F
 
     direction = F.col("Anomalies")
-    reason = F.when(direction > 0, F.lit("spike")).when(direction < 0, F.lit("dip")).otherwise(F.lit(""))
-    return (df.withColumn("IsAnomaly", direction != 0).withColumn("AnomalyReason", reason)
-            .withColumn("ModelVersion", F.lit(run.model_version)).withColumn("RunId", F.lit(run.run_id)))
+    if "IsAnomaly" not in df.columns:
+        df = df.withColumn("IsAnomaly", direction != 0)
+    if "AnomalyReason" not in df.columns:
+        df = df.withColumn("AnomalyReason", F.when(direction > 0, F.lit("spike"))
+                           .when(direction < 0, F.lit("dip")).otherwise(F.lit("")))
+    return df.withColumn("ModelVersion", F.lit(run.model_version)).withColumn("RunId", F.lit(run.run_id))
 
 
 def score_bins(window: TimeWindow, cfg: SeriesConfig, lookback_bins: int) -> Tuple[int, int, int]:
