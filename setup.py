@@ -44,6 +44,7 @@ setup(
             "nbformat>=5.9",
             "ipykernel>=6.25",
             "websocket-client>=1.6",  # DevTools protocol: the HTML report in headless Chromium
+            "ruff>=0.5",  # .ci/run: ruff check (configured in ruff.toml)
         ],
         # benchmarks/: peak RSS of the Python + JVM process tree
         "bench": ["psutil>=5.9"],

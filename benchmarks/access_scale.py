@@ -90,8 +90,8 @@ def run_child(mode: str, export: str, work: str, event_log: str = "") -> dict:
 
 def child_bare(export: str, work: str) -> dict:
     t0 = time.perf_counter()
-    from byoml.spark import get_spark
     from byoml.sources import LocalExportSource
+    from byoml.spark import get_spark
     from byoml.timewindow import TimeWindow
 
     spark = get_spark()
@@ -144,8 +144,8 @@ def child_byo_ml(export: str, work: str) -> dict:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from byoml.spark import get_spark
     from byoml.sources import LocalExportSource
+    from byoml.spark import get_spark
     from byoml.timewindow import TimeWindow
 
     spark = get_spark()
@@ -170,7 +170,8 @@ def child_byo_ml(export: str, work: str) -> dict:
     t3 = time.perf_counter()
     train_pred = model.transform(ratings)
     stats = train_pred.groupBy("TenantId").agg(F.mean("prediction").alias("mu"), F.stddev("prediction").alias("sd"))
-    pairs = test.groupBy("TenantId", "Account", "res").count().join(users, ["TenantId", "Account"], "left").join(items, ["TenantId", "res"], "left")
+    pairs = (test.groupBy("TenantId", "Account", "res").count()
+             .join(users, ["TenantId", "Account"], "left").join(items, ["TenantId", "res"], "left"))
     # the recipe has no fallback: a new user or resource gets a null score (Spark 4 ALS refuses null ids)
     known = F.col("uid").isNotNull() & F.col("iid").isNotNull()
     predicted = model.transform(pairs.filter(known)).unionByName(

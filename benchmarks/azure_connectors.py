@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))  # the local peers live in tests/peers
 def bench_ingestion(spark, rows: int, workdir: str) -> None:
     from pyspark.sql import functions as F
 
-    from byoml.sinks.log_analytics import LogAnalyticsSink
     from byoml.sinks.ledger import Ledger
+    from byoml.sinks.log_analytics import LogAnalyticsSink
     from tests.peers.ingestion import IngestionServer
     from tests.peers.tls import make_cert
 

@@ -161,7 +161,7 @@ def cv_part(args) -> Dict[str, dict]:
             runs = list(pool.map(_grid_point, [(name, p, series) for p in grid]))
         table = [{c: score(f, [c]) for c in CATEGORIES} | {"pool": score(f, CATEGORIES)} for f in runs]
 
-        def choose(cats) -> int:
+        def choose(cats, runs=runs, table=table) -> int:
             """Among the candidates with at most MAX_FF false flags pooled, those whose worst category is within
             WORST_TOLERANCE of the best worst category; of these, the best pooled NAB score."""
             pooled = {i: score(runs[i], cats) for i in range(len(grid))}

@@ -2,4 +2,5 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # also imported, without running, when pytest collects doctests
+    sys.exit(main())

@@ -9,7 +9,7 @@
     byoml evaluate --template NAME --scores DIR --labels FILE
     byoml replay DIR [--config FILE]
     byoml demo
-    byoml templates
+    byoml templates [--describe NAME]
 
 Exit codes: 0 success, 1 a run failed (bad input data, missing model...), 2 bad arguments.
 """
@@ -104,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="the dead-letter folder (sink state_dir/dead-letter) or one letter file")
     p.add_argument("--config", help="config file whose sink: section overrides endpoint/dcr_id/stream")
 
-    sub.add_parser("templates", help="list available templates")
+    p = sub.add_parser("templates", help="list available templates, or describe one")
+    p.add_argument("--describe", metavar="NAME",
+                   help="a template's options (name, type, default, doc), output columns and report")
     return parser
 
 
@@ -200,7 +202,23 @@ def _cmd_demo(args) -> int:
 def _cmd_templates(args) -> int:
     from .templates import available, get_template_class
 
-    for name, spec in available().items():
+    if args.describe:
+        cls = get_template_class(args.describe)
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"{cls.name} {cls.version}: {doc}")
+        print(f"reads {cls.table}, writes {cls.output_table}_CL, report: {cls.report_kind}")
+        print("\noptions (--config template: section, or keyword arguments in Python):")
+        for line in cls.explain_params().splitlines():
+            print(f"  {line}")
+        print("\noutput columns:")
+        print("  " + ", ".join(f"{n} {t}" for n, t in cls().output_schema()))
+        learned = cls.model_class.learned_attributes()
+        if learned:
+            print("\nlearned by fit:")
+            for attr, spec in learned.items():
+                print(f"  {attr} ({'table' if spec.table else 'value'}): {spec.doc}")
+        return EXIT_OK
+    for name in available():
         try:
             cls = get_template_class(name)
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
@@ -254,7 +272,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except Exception as exc:  # an Azure SDK error byoml did not translate: still no secret, no traceback
         if type(exc).__module__.startswith("azure."):
-            print(f"byoml {args.command}: Azure error {type(exc).__name__}: {redact(str(exc).strip().splitlines()[0] if str(exc).strip() else '')}"
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            print(f"byoml {args.command}: Azure error {type(exc).__name__}: {redact(first_line)}"
                   " (run with -v for details; check the endpoint, the network and the identity's roles)", file=sys.stderr)
             return EXIT_FAILED
         raise

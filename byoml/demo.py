@@ -42,7 +42,7 @@ def run_demo(workdir: str = "byoml-demo", template: Optional[str] = None, seed: 
     print("4/4 results")
     tpl = cls()
     rows = load_scores(sink, tpl.output_table_name)
-    flag = rows["IsAnomaly"].astype(bool) if "IsAnomaly" in rows else rows["Anomalies"].astype(int) != 0
+    flag = rows["IsAnomaly"].astype(bool)  # every template writes it
     top = rows[flag].sort_values("AnomalyScore", ascending=False).head(10)
     print(f"    {int(flag.sum())} of {len(rows)} scored rows are anomalies; the top {len(top)}:")
     columns = [c for c in ("Account", "Resource", "DataType", "TimeGenerated", "AnomalyScore", "ScoringPath") if c in top]

@@ -76,7 +76,8 @@ def resource_access_metrics(scores: pd.DataFrame, labels: dict) -> Dict[str, Any
         )
     if "IsAnomaly" in scores and scores["IsAnomaly"].all() and len(scores) < len(truth):
         raise ConfigError("the scored rows hold only anomalies: re-run 'byoml score' with '--emit all' to evaluate")
-    truth["key"] = truth["TenantId"].astype(str) + "|" + truth["Account"].str.lower() + "|" + _resource_key(truth["Computer"], truth["ShareName"])
+    truth["key"] = (truth["TenantId"].astype(str) + "|" + truth["Account"].str.lower() + "|"
+                    + _resource_key(truth["Computer"], truth["ShareName"]))
     if "Resource" in scores:
         res = scores["Resource"].astype(str).str.lower()
     else:

@@ -11,11 +11,13 @@ import uuid
 from typing import Any, Dict, Mapping, Optional, Union
 
 from .config import load_config
-from .errors import ConfigError, EmptyWindowError, ModelError
-from .sinks import open_sink
+from .errors import ConfigError, EmptyWindowError
+from .paths import to_spark_path
+from .sinks import Sink, open_sink
 from .sources import ExportSource, open_source
 from .summary import RunSummary
 from .templates import RunInfo, Template, get_template_class, load_model, read_metadata, save_model
+from .templates.store import check_compatible
 from .timewindow import UTC, TimeWindow, format_time, parse_time
 
 EMIT_CHOICES = ("anomalies", "all")
@@ -39,7 +41,7 @@ def _config_sections(config: Union[None, str, Mapping[str, Any]]) -> Dict[str, D
 def _template(spec: TemplateLike, options: Mapping[str, Any]) -> Template:
     if isinstance(spec, Template):
         if options:
-            return type(spec)({**spec.params(), **options})
+            return type(spec)({**spec.get_params(), **options})
         return spec
     return get_template_class(spec)(dict(options))
 
@@ -118,7 +120,7 @@ def _read_prepared(summary: RunSummary, source: ExportSource, template: Template
             )
         if s.layout == "flat":
             summary.notes.append("no y=/m=/d=/h= folders: every JSON file was read and filtered on TimeGenerated")
-        written = result.write_quarantine(_spark_path(quarantine_dir))
+        written = result.write_quarantine(to_spark_path(quarantine_dir))
         if written:
             summary.outputs["quarantine"] = quarantine_dir
         result.check()
@@ -130,12 +132,6 @@ def _read_prepared(summary: RunSummary, source: ExportSource, template: Template
             f"{template.name} (check its filters, e.g. event_ids, in the config)"
         )
     return result.df, counted, s
-
-
-def _spark_path(path: str) -> str:
-    from .sources.local import to_spark_path
-
-    return to_spark_path(path)
 
 
 def train(
@@ -184,7 +180,7 @@ def score(
     template: TemplateLike,
     source: SourceLike,
     model_dir: str,
-    sink: Union[str, Any],
+    sink: Union[str, Sink],
     start: Optional[str] = None,
     end: Optional[str] = None,
     emit: str = "anomalies",
@@ -207,15 +203,14 @@ def score(
     sections = _config_sections(config)
     metadata = read_metadata(model_dir)
     cls = type(template) if isinstance(template, Template) else get_template_class(template)
-    if metadata.get("template") != cls.name:
-        raise ModelError(
-            f"model in '{model_dir}' was trained by template '{metadata.get('template')}', not "
-            f"'{cls.name}': use --template {metadata.get('template')} or retrain"
-        )
+    check_compatible(metadata, cls.name, cls.version, model_dir)  # before any data is read
     saved = {k: v for k, v in (metadata.get("params") or {}).items()}
     tpl = cls({**saved, **sections["template"]}) if not isinstance(template, Template) else _template(template, sections["template"])
     src = _source(source, sections["source"])
     snk = open_sink(sink, sections["sink"]) if isinstance(sink, str) else sink
+    if not isinstance(snk, Sink):
+        raise ConfigError(f"sink {sink!r} is neither a folder, 'loganalytics' nor a byoml.sinks.Sink "
+                          "(write, quarantine_dir, describe)")
     window = resolve_score_window(src, tpl.input_table, start, end)
     increment = src.begin(tpl.input_table, window)  # "" unless the source reads incrementally
     spark = _spark(spark)
@@ -226,7 +221,7 @@ def score(
     run = RunInfo(run_id=run_id, run_time=dt.datetime.now(UTC), window=window, model_version=model.version)
     summary = RunSummary("score", tpl.name, run_id=run_id, source=src.describe(), window=str(window))
     read_window = window.extended_back(tpl.score_lookback)
-    quarantine = quarantine_dir or _quarantine_dir(snk, run_id, tpl.input_table)
+    quarantine = quarantine_dir or snk.quarantine_dir(run_id, tpl.input_table)
     try:
         prepared, _, _ = _read_prepared(summary, src, tpl, read_window, spark, quarantine)
     except EmptyWindowError:
@@ -263,13 +258,11 @@ def score(
             with summary.stage("report", spark):
                 info = write_report(report, scored, flag, tpl, summary, model_version=model.version)
             summary.outputs["report"] = info.path
+            if info.note:
+                summary.notes.append(info.note)
     finally:
         if scored is not None:
             scored.unpersist()
     return summary
 
 
-def _quarantine_dir(sink, run_id: str, table: str) -> str:
-    if hasattr(sink, "quarantine_dir"):
-        return sink.quarantine_dir(run_id, table)
-    return os.path.join(os.getcwd(), "byoml-quarantine", run_id, table)

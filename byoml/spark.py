@@ -76,8 +76,8 @@ def _start_local(master: str, app_name: str):
         .config("spark.default.parallelism", "4")
         .config("spark.driver.memory", os.environ.get("BYOML_SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.sql.session.timeZone", "UTC")
-        # the parallel collector: on a 2-core machine a train + score run took 112 s with it, 127 s
-        # with the default G1 (whose concurrent work competes with the two task threads)
+        # the parallel collector: G1's concurrent work competes with the task threads on few cores
+        # (benchmarks/README.md)
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC -XX:+UseParallelGC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")

@@ -92,9 +92,6 @@ class TimeWindow:
             return False
         return True
 
-    def contains(self, t: dt.datetime) -> bool:
-        return (self.start is None or t >= self.start) and (self.end is None or t < self.end)
-
     def extended_back(self, lookback: dt.timedelta) -> "TimeWindow":
         """The same window with its start moved back by ``lookback``."""
         if self.start is None or not lookback:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 
 import pytest
@@ -12,7 +11,7 @@ from byoml.errors import ConfigError, EmptyWindowError, SourceError
 from byoml.sources import LocalExportSource, open_source
 from byoml.sources.blob import BlobLocation
 from byoml.timewindow import UTC, TimeWindow
-from tests.peers.azurite import append_bytes, blob_name, upload_export
+from tests.peers.azurite import append_bytes, blob_name
 
 
 @pytest.fixture
@@ -73,6 +72,7 @@ def test_overflow_files_and_account_level_discovery(spark, azurite, blob_sample,
 
 def test_sas_token_from_the_environment(spark, azurite, blob_sample, monkeypatch):
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
     from tests.peers.azurite import ACCOUNT, ACCOUNT_KEY
 
     sas = generate_container_sas(ACCOUNT, "am-securityevent", account_key=ACCOUNT_KEY,

@@ -1,9 +1,12 @@
-"""databricks.yml: every job validates against the typed models of PyPI ``databricks-bundles``,
-and every entry point, parameter, config file and environment variable it names exists in byoml.
+"""databricks.yml and its resources/*.yml: every job validates against the typed models of PyPI
+``databricks-bundles``, and every entry point, parameter, config file and environment variable it
+names exists in byoml.
 
-The Databricks CLI cannot be installed here, so the bundle's ``${...}`` references are resolved
-by :func:`resolve` below (variables with their target overrides, workspace paths) and the
-resolved jobs are checked the way ``databricks bundle validate`` would type-check them. The
+The Databricks CLI cannot be installed here, so the bundle is loaded as the CLI loads it
+(:func:`load_bundle`: databricks.yml plus the files its ``include`` globs name) and its ``${...}``
+references are resolved by :func:`resolve` below (variables with their target overrides, the
+complex ``job_cluster`` variable, workspace paths); the resolved jobs are checked the way
+``databricks bundle validate`` would type-check them. The
 parameters are then parsed by the parser ``byoml.cli`` builds, exactly as the wheel task's
 ``byoml`` entry point will parse them.
 """
@@ -24,7 +27,7 @@ import yaml
 
 from byoml.cli import build_parser
 from byoml.config import load_config
-from byoml.sinks.log_analytics import DCR_ENV, ENDPOINT_ENV, LogAnalyticsConfig
+from byoml.sinks.log_analytics import LogAnalyticsConfig
 from byoml.sources import SOURCE_OPTIONS
 from byoml.templates import get_template_class
 from byoml.templates.registry import BUILTIN
@@ -53,8 +56,21 @@ AZURE_IDENTITY_ENV = {"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET
 
 
 def load_bundle() -> Dict[str, Any]:
+    """databricks.yml with the resources of every file its ``include`` globs match merged in."""
     with open(BUNDLE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        bundle = yaml.safe_load(fh)
+    for pattern in bundle.get("include", []):
+        files = sorted(REPO.glob(pattern))
+        assert files, f"include {pattern!r} matches no file"
+        for path in files:
+            with open(path, encoding="utf-8") as fh:
+                part = yaml.safe_load(fh)
+            assert set(part) <= {"resources"}, f"{path.name}: an included file holds only resources"
+            for kind, items in part["resources"].items():
+                clash = set(items) & set(bundle.setdefault("resources", {}).get(kind, {}))
+                assert not clash, f"{path.name}: {kind} {sorted(clash)} defined twice"
+                bundle["resources"].setdefault(kind, {}).update(items)
+    return bundle
 
 
 def resolve(bundle: Mapping[str, Any], target: str, deploy_vars: Mapping[str, str]) -> Dict[str, Any]:
@@ -92,7 +108,7 @@ def _substitute(value: Any, context: Mapping[str, Any]) -> Any:
     whole = REFERENCE.fullmatch(value)
     if whole:
         assert whole.group(1) in context, f"unknown reference ${{{whole.group(1)}}}"
-        return _substitute(context[whole.group(1)], context)
+        return _walk(context[whole.group(1)], context)  # a complex variable's references too
 
     def text(match: "re.Match[str]") -> str:
         assert match.group(1) in context, f"unknown reference ${{{match.group(1)}}} in {value!r}"
@@ -189,6 +205,20 @@ def test_every_variable_is_declared_used_and_documented():
         assert required in declared
 
 
+def test_every_job_runs_on_the_one_shared_cluster_definition():
+    bundle = load_bundle()
+    assert bundle["variables"]["job_cluster"]["type"] == "complex"
+    files = sorted(p.name for p in (REPO / "resources").glob("*.yml"))
+    assert len(files) == len(ML_TEMPLATES), files
+    for key, job in bundle["resources"]["jobs"].items():
+        for cluster in job["job_clusters"]:
+            assert cluster["new_cluster"] == "${var.job_cluster}", f"{key}: a cluster of its own"
+    resolved = jobs_of("prod")
+    clusters = [c["new_cluster"] for job in resolved.values() for c in job["job_clusters"]]
+    assert all(c == clusters[0] for c in clusters) and clusters[0]["spark_version"] == "17.3.x-scala2.13"
+    assert "${" not in str(clusters[0]), "every reference inside the complex variable is resolved"
+
+
 def test_the_wheel_is_the_artifact_every_task_installs():
     bundle = load_bundle()
     (artifact,) = bundle["artifacts"].values()
@@ -241,7 +271,7 @@ def _cron(job: Mapping[str, Any]) -> Dict[str, str]:
 
 def test_a_weekly_train_and_a_score_job_per_ml_template_at_the_right_cadence():
     by_template: Dict[Tuple[str, str], Dict[str, Any]] = {}
-    for key, job, task in tasks("prod"):
+    for _key, job, task in tasks("prod"):
         args = parse(runtime_parameters(task["python_wheel_task"]["parameters"]))
         assert (args.template, args.command) not in by_template, f"two {args.command} jobs for {args.template}"
         by_template[(args.template, args.command)] = job
@@ -273,7 +303,7 @@ def test_every_entry_point_exists_in_setup_py():
 
 
 def test_every_parameter_parses_with_the_byoml_parser_and_means_what_the_job_says():
-    for key, job, task in tasks("prod"):
+    for key, _job, task in tasks("prod"):
         params = runtime_parameters(task["python_wheel_task"]["parameters"])
         args = parse(params)
         assert args.command == task["task_key"], key
@@ -299,7 +329,7 @@ def test_a_misspelt_parameter_would_be_caught():
 
 def test_score_configs_exist_and_load_with_the_job_cluster_environment(tmp_path):
     """The --config each score job names is in the repository (synced by the bundle) and, with the
-    job cluster's environment, gives a complete Logs Ingestion sink and known source options."""
+    job cluster's environment, gives the template's Logs Ingestion sink and known source options."""
     checked = 0
     for key, job, task in tasks("prod"):
         args = parse(runtime_parameters(task["python_wheel_task"]["parameters"]))
@@ -311,33 +341,32 @@ def test_score_configs_exist_and_load_with_the_job_cluster_environment(tmp_path)
                 assert ref and ref.group(1) == "byoml", f"{key}: {name} must come from the secret scope"
             else:
                 assert not ref, name
+        assert AZURE_IDENTITY_ENV <= set(env), key
         if args.command == "train":
-            assert set(env) == AZURE_IDENTITY_ENV, key
             continue
         root = f"/Workspace/Users/{WORKSPACE['workspace.current_user.userName']}/.bundle/byoml/prod/files/"
         assert args.config.startswith(root), args.config
         local = REPO / args.config[len(root):]
         assert local.is_file(), f"{key}: --config {args.config} is not in the repository ({local})"
-        dcr = DEPLOY_VARS["usage_dcr_id"] if get_template_class(args.template).sample_data == "usage" \
-            else DEPLOY_VARS["access_dcr_id"]
-        assert env[DCR_ENV] == dcr and env[ENDPOINT_ENV].startswith("https://"), key
-        state = env["BYOML_STATE_DIR"]
-        assert state == f"{DEPLOY_VARS['model_location']}/{args.template}/state", key
+        usage = get_template_class(args.template).sample_data == "usage"
+        dcr = DEPLOY_VARS["usage_dcr_id"] if usage else DEPLOY_VARS["access_dcr_id"]
+        endpoint = DEPLOY_VARS["usage_dcr_endpoint"] if usage else DEPLOY_VARS["access_dcr_endpoint"]
+        state = f"{DEPLOY_VARS['model_location']}/{args.template}/state"
         with cluster_environment(env):
             sections = load_config(str(local))
             sink = LogAnalyticsConfig.from_options(sections["sink"])
-        assert sink.dcr_id == dcr and sink.state_dir == f"{state}/sink"
+        assert sink.dcr_id == dcr and sink.endpoint == endpoint and sink.state_dir == f"{state}/sink", key
         assert set(sections["source"]) <= SOURCE_OPTIONS
-        if get_template_class(args.template).sample_data == "usage":
+        if usage:
             assert sections["source"]["watermark"] == f"{state}/watermark", "hourly jobs read incrementally"
         else:
             assert args.end and "watermark" not in sections["source"], "the daily job scores the previous day"
         checked += 1
     assert checked == len(ML_TEMPLATES)
-    with pytest.raises(Exception, match="BYOML_STATE_DIR"):
+    with pytest.raises(Exception, match="BYOML_MODEL_LOCATION"):
         with cluster_environment({}):
-            os.environ.pop("BYOML_STATE_DIR", None)
-            load_config(str(REPO / "jobs" / "databricks-hourly.yaml"))
+            os.environ.pop("BYOML_MODEL_LOCATION", None)
+            load_config(str(REPO / "jobs" / "databricks-usage-regression.yaml"))
 
 
 def test_the_test_extra_has_what_these_checks_need():

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 
 import pytest
 
@@ -11,7 +10,7 @@ from byoml.errors import AuthorizationError, DeliveryError
 from byoml.sinks import open_sink
 from byoml.sinks.chunks import iter_chunks
 from byoml.sinks.dead_letter import iter_letters
-from byoml.sinks.log_analytics import LogAnalyticsSink, replay
+from byoml.sinks.log_analytics import LogAnalyticsSink
 
 TOKEN = "tok-3f9a1c77e2"
 RUN = "6a1f0000-0000-5000-8000-000000000001"

@@ -19,7 +19,7 @@ import pytest
 
 from byoml.cli import EXIT_OK, EXIT_USAGE, main
 from byoml.evaluate import load_scores
-from byoml.report import collect, html_table, report_kind
+from byoml.report import collect, html_table, write_report
 from tests.peers.chromium import find_chromium, open_page
 
 ACCESS = "anomalous-resource-access"
@@ -162,17 +162,34 @@ def test_collection_is_bounded(spark, access_scored, usage_scored):
     from pyspark.sql import functions as F
 
     access = spark.read.json(str(access_scored["sink"] / "AnomalousResourceAccessResult_CL"))
-    assert report_kind(access.columns) == "access"
-    data = collect(access, F.col("IsAnomaly"), top_n=3, max_grid=2)
+    data = collect(access, F.col("IsAnomaly"), kind="access", top_n=3, max_grid=2)
     assert len(data.top) == 3 and data.flagged == access.filter("IsAnomaly").count()
     assert data.grid["Account"].nunique() <= 2 and data.grid["Resource"].nunique() <= 2 and len(data.grid) <= 4
     assert data.top["AnomalyScore"].is_monotonic_decreasing
     usage = spark.read.json(str(usage_scored["sink"] / "UsageAnomalies_CL")).withColumn(
         "TimeGenerated", F.col("TimeGenerated").cast("timestamp"))
-    assert report_kind(usage.columns) == "series"
-    data = collect(usage, F.col("Anomalies") != 0, series_keys=["DataType"], top_n=2, max_series=1, max_points=5)
+    data = collect(usage, F.col("IsAnomaly"), kind="series", series_keys=["DataType"], top_n=2, max_series=1,
+                   max_points=5)
     assert data.series_shown == 1 and len(data.series) <= 5 and len(data.top) <= 2
     assert data.series_flagged >= 1
+
+
+def test_the_template_names_its_report_and_an_unknown_kind_gets_the_generic_one(spark, access_scored, tmp_path):
+    from pyspark.sql import functions as F
+
+    from byoml.templates import get_template
+
+    access = spark.read.json(str(access_scored["sink"] / "AnomalousResourceAccessResult_CL"))
+    template = get_template("anomalous-resource-access")
+    info = write_report(str(tmp_path / "a.html"), access, F.col("IsAnomaly"), template)
+    assert info.kind == "access" and info.note == ""
+
+    class Custom(type(template)):
+        report_kind = "graph"
+
+    info = write_report(str(tmp_path / "b.html"), access, F.col("IsAnomaly"), Custom())
+    assert info.kind == "table" and "report kind 'graph'" in info.note and "generic report" in info.note
+    assert "report kind &#x27;graph&#x27;" in (tmp_path / "b.html").read_text()
 
 
 def test_text_is_escaped():

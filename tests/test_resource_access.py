@@ -1,8 +1,6 @@
 """anomalous-resource-access: quality floor on fixed seeds, the classic cases, the output contract."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,12 +108,12 @@ def test_config_checks(options, message):
 
 @pytest.mark.parametrize("partitions,blocks", [("4", 2), ("1", 1), ("200", 10)])
 def test_als_blocks_follow_the_shuffle_partitions(spark, partitions, blocks):
-    from byoml.templates.resource_access import _auto_blocks
+    from byoml.templates.resource_access.embedding import auto_blocks
 
     before = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", partitions)
     try:
-        assert _auto_blocks(spark) == blocks
+        assert auto_blocks(spark) == blocks
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", before)
 
@@ -135,7 +133,7 @@ def test_calibration_sample_does_not_depend_on_row_order(spark, access_sample):
     assert daily.count() > 1000, "the sample must be a real subset"
 
     def calibration(frame):
-        cal = template.fit(frame, window).tables["calibration"].toPandas()
+        cal = template.fit(frame, window).calibration_.toPandas()
         return cal.sort_values(["TenantId", "path"]).reset_index(drop=True)
 
     a, b = calibration(daily), calibration(daily.repartition(3, "UserKey").sortWithinPartitions("Day"))

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from byoml.sample_data import generate
-from byoml.sample_data.resource_access import SampleConfig, _Gen
+from byoml.sample_data.resource_access.organisation import Organisation, SampleConfig
 
 
 def _events(root):
@@ -51,7 +51,7 @@ def test_same_seed_same_files(tmp_path):
 
 
 def test_organisation_is_uneven_and_varied():
-    g = _Gen(SampleConfig(users=300, days=14, seed=1))
+    g = Organisation(SampleConfig(users=300, days=14, seed=1))
     t = g.build_tenant(0, 300)
     sizes = collections.Counter(u.department for u in t.users if u.kind in ("staff", "part_time"))
     assert max(sizes.values()) >= 4 * min(sizes.values()), "departments of uneven size"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 import textwrap
@@ -16,15 +15,17 @@ from byoml.templates.rarity import AccessRarityModel
 
 
 def _model(spark, template, n=3):
-    pairs = spark.createDataFrame([("t", f"u{i}", "r", i + 1) for i in range(n)], "TenantId string, UserKey string, ResourceKey string, n long")
+    pairs = spark.createDataFrame([("t", f"u{i}", "r", i + 1) for i in range(n)],
+                                  "TenantId string, UserKey string, ResourceKey string, n long")
     from pyspark.sql import functions as F
 
-    return AccessRarityModel(template, tables={
-        "pairs": pairs,
-        "users": pairs.groupBy("TenantId", "UserKey").agg(F.sum("n").alias("n")),
-        "resources": pairs.groupBy("TenantId", "ResourceKey").agg(F.sum("n").alias("n")),
-        "tenants": pairs.groupBy("TenantId").agg(F.sum("n").alias("n"), F.countDistinct("ResourceKey").alias("resources")),
-    }, metadata={"note": f"n={n}"})
+    return AccessRarityModel(
+        template, {"note": f"n={n}"},
+        pairs_=pairs,
+        users_=pairs.groupBy("TenantId", "UserKey").agg(F.sum("n").alias("n")),
+        resources_=pairs.groupBy("TenantId", "ResourceKey").agg(F.sum("n").alias("n")),
+        tenants_=pairs.groupBy("TenantId").agg(F.sum("n").alias("n"), F.countDistinct("ResourceKey").alias("resources")),
+    )
 
 
 def test_save_writes_metadata_and_retrain_replaces(spark, tmp_path):
@@ -38,7 +39,7 @@ def test_save_writes_metadata_and_retrain_replaces(spark, tmp_path):
     assert meta["note"] == "n=5" and meta["tables"]["pairs"] == 5
     assert meta["params"]["threshold"] == 14.0
     loaded = load_model(template, str(tmp_path), spark)
-    assert loaded.tables["pairs"].count() == 5
+    assert loaded.pairs_.count() == 5
 
 
 def test_crash_mid_save_leaves_the_previous_model(spark, tmp_path, monkeypatch):
@@ -55,7 +56,7 @@ def test_crash_mid_save_leaves_the_previous_model(spark, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         save_model(_model(spark, template, 7), str(tmp_path))
     monkeypatch.undo()
-    assert load_model(template, str(tmp_path), spark).tables["pairs"].count() == 3
+    assert load_model(template, str(tmp_path), spark).pairs_.count() == 3
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".staging")]
 
 
@@ -73,7 +74,7 @@ def test_crash_between_rename_and_pointer_swap_keeps_old_model(spark, tmp_path, 
     with pytest.raises(SystemExit):
         save_model(_model(spark, template, 9), str(tmp_path))
     monkeypatch.undo()
-    assert load_model(template, str(tmp_path), spark).tables["pairs"].count() == 3
+    assert load_model(template, str(tmp_path), spark).pairs_.count() == 3
     save_model(_model(spark, template, 4), str(tmp_path))  # the next save cleans the orphan up
     assert len([p for p in os.listdir(tmp_path) if p.startswith("m-")]) == 1
 

@@ -1,24 +1,22 @@
-"""One suite over every registered template, built-in or a user's: the scikit-learn check_estimator idea."""
+"""One suite over every registered template, built-in or a user's: byoml.testing.check_template."""
 from __future__ import annotations
 
-import datetime as dt
-import math
 import pathlib
+import subprocess
 import sys
+import textwrap
 
 import pytest
 
-from byoml.errors import ByomlError, ConfigError, ModelError
-from byoml.sources import LocalExportSource
-from byoml.templates import RunInfo, available, get_template, load_model, save_model
-from byoml.templates.store import read_metadata
-from byoml.timewindow import UTC, TimeWindow
+from byoml.errors import ConfigError
+from byoml.templates import available, get_template, get_template_class
+from byoml.templates.rarity import AccessRarity
+from byoml.testing import Fixture, TemplateCheckError, check_template
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "templates" / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 TEMPLATES = sorted(available()) + ["off_hours:OffHours"]
-RUN_TIME = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -26,97 +24,139 @@ def samples(request):
     return {"resource-access": request.getfixturevalue("access_sample"), "usage": request.getfixturevalue("usage_sample")}
 
 
-def _prepared(spark, template, root, window: TimeWindow):
-    read_window = window.extended_back(template.score_lookback)
-    result = LocalExportSource(str(root)).read(
-        spark, template.input_table, read_window, template.columns(), template.required_columns())
-    result.check()
-    return template.summarize(template.prepare(result.df))
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_check_template(name, spark, samples, tmp_path):
+    cls = get_template_class(name)
+    root, labels = samples[cls.sample_data]
+    report = check_template(cls, Fixture.from_labels(str(root), labels), spark=spark, workdir=str(tmp_path))
+    assert report.passed == ["declaration", "fit", "scores", "deterministic", "round_trip", "written_schema",
+                             "empty_window", "missing_column", "other_template"]
+    assert 0 < report.flagged < report.rows
 
 
-def _windows(labels):
-    tw, sw = labels["train_window"], labels["score_window"]
-    return TimeWindow.parse(tw["start"], tw["end"]), TimeWindow.parse(sw["start"], sw["end"])
+PLUGIN = '''
+"""A plug-in template in its own package: first access of a share by anyone in the window."""
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from byoml.errors import EmptyWindowError
+from byoml.spark import timestamp_literal
+from byoml.templates import Model, Template, learned_table, param
+from byoml.templates.access_events import AccessMappingConfig, access_events, mapping_columns
 
 
-def _rows(df):
-    pdf = df.toPandas()
-    keys = [c for c in pdf.columns if pdf[c].dtype.kind != "f"]
-    return pdf.sort_values(keys).reset_index(drop=True)
+@dataclass
+class FirstShareConfig(AccessMappingConfig):
+    """Options of first-share."""
+
+    threshold: float = param(1.0, "flag a resource no user touched in training at or above this score")
+    output_table: str = param("FirstShare", "the custom table written, without _CL")
 
 
-def _assert_same_rows(a, b):
-    """Same rows; floating-point columns equal to 1e-9 (Spark sums in no fixed order, so the last bits
-    of an aggregate may differ between two runs of the same seeded fit)."""
-    floats = [c for c in a.columns if a[c].dtype.kind == "f"]
-    assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    assert a.drop(columns=floats).equals(b.drop(columns=floats))
-    for c in floats:
-        assert a[c].isna().equals(b[c].isna()), c
-        assert ((a[c] - b[c]).abs().max() if a[c].notna().any() else 0.0) < 1e-9, c
+class FirstShareModel(Model):
+    """Fitted first-share."""
+
+    resources_: DataFrame = learned_table("events n per (TenantId, ResourceKey) in training")
+
+    def score(self, prepared, run):
+        seen = prepared.groupBy("TenantId", "UserKey", "ResourceKey").agg(F.count(F.lit(1)).alias("AccessCount"))
+        joined = seen.join(self.resources_, ["TenantId", "ResourceKey"], "left")
+        score = F.when(F.col("n").isNull(), F.lit(1.0)).otherwise(F.lit(1.0) / (F.col("n") + 1.0))
+        return joined.select(
+            timestamp_literal(run.run_time).alias("TimeGenerated"), "TenantId", F.col("UserKey").alias("Account"),
+            F.col("ResourceKey").alias("Resource"), "AccessCount", score.alias("AnomalyScore"),
+            (score >= self.template.config.threshold).alias("IsAnomaly"))
 
 
-@pytest.fixture(scope="module", params=TEMPLATES)
-def fitted(request, spark, samples):
-    template = get_template(request.param)
-    root, labels = samples[template.sample_data]
-    train_w, score_w = _windows(labels)
-    model = template.fit(_prepared(spark, template, root, train_w), train_w)
-    run = RunInfo("run-1", RUN_TIME, score_w, "test-model")
-    return template, model, root, labels, run
+class FirstShare(Template):
+    """A resource nobody accessed in training."""
+
+    name = "first-share"
+    version = "1.0"
+    table = "SecurityEvent"
+    output_table = "FirstShare"
+    output_columns = ("TimeGenerated timestamp, TenantId string, Account string, Resource string, "
+                      "AccessCount bigint, AnomalyScore double, IsAnomaly boolean")
+    Config = FirstShareConfig
+    model_class = FirstShareModel
+
+    def columns(self):
+        return mapping_columns(self.config)
+
+    def required_columns(self):
+        return [self.config.user_column, self.config.share_column, "EventID"]
+
+    def prepare(self, events):
+        return access_events(events, self.config)
+
+    def fit(self, prepared, window):
+        resources = prepared.groupBy("TenantId", "ResourceKey").agg(F.count(F.lit(1)).alias("n"))
+        if resources.isEmpty():
+            raise EmptyWindowError("first-share: no access events to learn from")
+        return FirstShareModel(self, resources_=resources)
+'''
 
 
-def test_output_has_the_contract_columns_and_finite_scores(spark, fitted):
-    template, model, root, labels, run = fitted
-    out = model.score(_prepared(spark, template, root, run.window), run)
-    for column in ("TimeGenerated", "AnomalyScore"):
-        assert column in out.columns
-    pdf = out.toPandas()
-    assert len(pdf) > 0
-    assert all(isinstance(v, float) and math.isfinite(v) for v in pdf["AnomalyScore"]), "scores must be finite"
-    flagged = out.filter(model.anomaly_condition()).count()
-    assert 0 < flagged < len(pdf), "a template on labelled sample data flags some rows, not all"
+def test_a_plugin_template_in_a_temporary_package_passes(spark, samples, tmp_path, monkeypatch):
+    """A template without sample data, from a package of its own: the caller passes the fixture."""
+    package = tmp_path / "contoso_templates"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .first_share import FirstShare\n")
+    (package / "first_share.py").write_text(textwrap.dedent(PLUGIN))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cls = get_template_class("contoso_templates:FirstShare")
+    assert cls.sample_data is None
+    with pytest.raises(TemplateCheckError, match="has no sample_data: pass fixture"):
+        check_template(cls, spark=spark, workdir=str(tmp_path / "no-fixture"))
+    root, labels = samples["resource-access"]
+    fixture = Fixture.from_labels(str(root), labels)
+    report = check_template(cls, fixture, spark=spark, workdir=str(tmp_path / "work"))
+    assert "written_schema" in report.passed and "missing_column" in report.passed and report.flagged > 0
 
 
-def test_save_load_round_trip_scores_identically(spark, fitted, tmp_path):
-    template, model, root, labels, run = fitted
-    prepared = _prepared(spark, template, root, run.window)
-    before = _rows(model.score(prepared, run))
-    save_model(model, str(tmp_path / "model"))
-    meta = read_metadata(str(tmp_path / "model"))
-    assert meta["template"] == template.name and meta["format_version"] == template.version
-    assert meta["params"] == template.params()
-    loaded = load_model(template, str(tmp_path / "model"), spark)
-    after = _rows(loaded.score(prepared, run))
-    _assert_same_rows(before, after)
+class MisDeclared(AccessRarity):
+    """access-rarity declaring a column it does not write."""
+
+    name = "mis-declared"
+    output_columns = AccessRarity.output_columns + ", Extra string"
 
 
-def test_fit_is_deterministic(spark, fitted):
-    template, model, root, labels, run = fitted
-    train_w, _ = _windows(labels)
-    again = template.fit(_prepared(spark, template, root, train_w), train_w)
-    prepared = _prepared(spark, template, root, run.window)
-    a, b = _rows(model.score(prepared, run)), _rows(again.score(prepared, run))
-    _assert_same_rows(a, b)
-
-
-def test_empty_training_data_is_a_clear_error(spark, fitted):
-    template, model, root, labels, run = fitted
-    train_w, _ = _windows(labels)
-    empty = _prepared(spark, template, root, train_w).limit(0)
-    with pytest.raises(ByomlError):
-        template.fit(empty, train_w)
+def test_check_template_reports_a_schema_mismatch(spark, samples, tmp_path):
+    root, labels = samples["resource-access"]
+    with pytest.raises(TemplateCheckError, match="declared column Extra is not written"):
+        check_template(MisDeclared, Fixture.from_labels(str(root), labels), spark=spark, workdir=str(tmp_path))
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_unknown_config_option_is_refused(name):
+def test_options_are_keywords_or_a_mapping(name):
+    cls = get_template_class(name)
+    first = cls.params()[-1]
+    assert cls(**{first.name: first.default}).get_params() == get_template(name, {first.name: first.default}).get_params()
     with pytest.raises(ConfigError, match="unknown .* option"):
         get_template(name, {"no_such_option": 1})
+    with pytest.raises(ConfigError, match="unknown .* option"):
+        cls(no_such_option=1)
 
 
-def test_loading_another_templates_model_is_refused(spark, fitted, tmp_path):
-    template, model, *_ = fitted
-    save_model(model, str(tmp_path / "m"))
-    other = next(n for n in TEMPLATES if get_template(n).name != template.name)
-    with pytest.raises(ModelError, match=f"trained by template '{template.name}'"):
-        load_model(get_template(other), str(tmp_path / "m"), spark)
+def test_keyword_options_are_type_checked_and_validated():
+    from off_hours import OffHours
+
+    assert OffHours(prior=10).config.prior == 10.0
+    assert OffHours({"prior": 10}).config.prior == 10.0
+    with pytest.raises(ConfigError, match="expected float"):
+        OffHours(prior="ten")
+    with pytest.raises(ConfigError, match="rank must be >= 2"):
+        get_template_class("anomalous-resource-access")(rank=1)
+
+
+def test_describe_lists_every_option_with_its_default():
+    cls = get_template_class("anomalous-resource-access")
+    out = subprocess.run([sys.executable, "-m", "byoml", "templates", "--describe", "anomalous-resource-access"],
+                         capture_output=True, text=True, check=True).stdout
+    for p in cls.params():
+        line = next((ln for ln in out.splitlines() if ln.strip().startswith(p.name + ":")), None)
+        assert line is not None, f"{p.name} not listed"
+        assert f"default: {p.default!r}" in line and p.doc in line
+    assert "rank: ALS rank" in out and "default: 10" in out

@@ -199,7 +199,7 @@ def test_bin_must_divide_the_window(spark, rows, name):
     with pytest.raises(ConfigError, match="does not divide"):
         tpl.fit(tpl.prepare(to_spark(spark, rows)), odd)
     with pytest.raises(ConfigError, match="not a whole number"):
-        get_template(name, {"bin": "7h", "lookback": "1d"} if name == "series-decompose" else {"bin": "7h"}).lookback_bins
+        get_template(name, {"bin": "7h", "lookback": "1d"} if name == "series-decompose" else {"bin": "7h"}).lookback_bins  # noqa: B018
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -257,7 +257,7 @@ def test_usage_regression_metadata_records_both_candidates(spark, rows):
 def test_usage_regression_groups_series(spark, rows):
     _, model, out = fit_score(spark, "usage-regression", rows, {"series_per_model": 1})
     assert model.metadata["groups"] == 3
-    assert model.tables["models"].count() <= 3 and len(out) == 144
+    assert model.models_.count() <= 3 and len(out) == 144
 
 
 def test_new_series_is_flagged_once(spark, rows):
@@ -300,7 +300,7 @@ def test_series_kinds_detected(spark):
     tpl = get_template("series-decompose")
     window = TimeWindow(hours[0].to_pydatetime(), TRAIN.end)
     model = tpl.fit(tpl.prepare(df.filter(df.TimeGenerated < TRAIN.end)), window)
-    kinds = {r["DataType"]: r["kind"] for r in model.tables["series"].collect()}
+    kinds = {r["DataType"]: r["kind"] for r in model.series_.collect()}
     assert kinds == {"Daily": "daily/count", "Weekly": "weekly/count", "Gauge": "none/count"}
 
 

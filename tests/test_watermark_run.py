@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 
 from byoml.run import score, train
 from byoml.sources import LocalExportSource

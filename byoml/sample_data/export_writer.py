@@ -5,7 +5,7 @@ import datetime as dt
 import json
 import os
 from collections import defaultdict
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..sources.layout import container_name
 from ..timewindow import UTC
@@ -95,8 +95,3 @@ class ExportWriter:
             self._lines[folder] = (index, used)
             self.lines_written += len(lines)
         self._buffer.clear()
-
-    def write_all(self, items: Iterable[Tuple[dt.datetime, dict]]) -> None:
-        for when, record in items:
-            self.add(when, record)
-        self.flush()

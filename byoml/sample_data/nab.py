@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
 import pandas as pd

@@ -10,8 +10,8 @@ endpoint for ``sink.dcr_id`` / ``sink.endpoint``.
 ``TenantId`` is reserved in custom tables: the stream keeps it (rows carry the source
 workspace's tenant) and the DCR transform renames it to ``SourceTenantId``.
 
-:func:`arm_template` builds such a file for any table (yours too); :func:`stream_columns`
-reads one back; :func:`compatible` says whether a Spark type fits a declared column type.
+:func:`arm_template` builds such a file for any table, :func:`template_definition` the one of a
+template from its declared output schema (yours too); :func:`stream_columns` reads one back.
 """
 from __future__ import annotations
 
@@ -21,18 +21,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 RENAMED = {"TenantId": "SourceTenantId"}
 LA_TYPES = ("string", "int", "long", "real", "boolean", "datetime", "dynamic", "guid")
-_SPARK_TO_LA = {
-    "TimestampType": ("datetime",), "TimestampNTZType": ("datetime",), "DateType": ("datetime",),
-    "DoubleType": ("real",), "FloatType": ("real",), "DecimalType": ("real",),
-    "LongType": ("long",), "IntegerType": ("int", "long"), "ShortType": ("int", "long"), "ByteType": ("int", "long"),
-    "BooleanType": ("boolean",), "StringType": ("string", "dynamic", "guid"),
-    "ArrayType": ("dynamic",), "MapType": ("dynamic",), "StructType": ("dynamic",),
-}
-
-
-def compatible(spark_type_name: str, la_type: str) -> bool:
-    """True when values of the Spark type (``type(field.dataType).__name__``) fit an LA column type."""
-    return la_type in _SPARK_TO_LA.get(spark_type_name, ())
+_DCR_REFERENCE = "reference(resourceId('Microsoft.Insights/dataCollectionRules', parameters('dcrName')))"
 
 
 def transform_kql(columns: Sequence[Tuple[str, str]]) -> str:
@@ -76,7 +65,8 @@ def arm_template(table: str, columns: Sequence[Tuple[str, str]], description: st
                 "name": "[parameters('dcrName')]",
                 "location": "[parameters('location')]",
                 "kind": "Direct",
-                "dependsOn": [f"[resourceId('Microsoft.OperationalInsights/workspaces/tables', parameters('workspaceName'), '{table}_CL')]"],
+                "dependsOn": [f"[resourceId('Microsoft.OperationalInsights/workspaces/tables', "
+                              f"parameters('workspaceName'), '{table}_CL')]"],
                 "properties": {
                     "streamDeclarations": {stream: {"columns": [{"name": n, "type": t} for n, t in columns]}},
                     "destinations": {"logAnalytics": [{
@@ -93,11 +83,19 @@ def arm_template(table: str, columns: Sequence[Tuple[str, str]], description: st
             },
         ],
         "outputs": {
-            "dcrImmutableId": {"type": "string", "value": "[reference(resourceId('Microsoft.Insights/dataCollectionRules', parameters('dcrName'))).immutableId]"},
-            "ingestionEndpoint": {"type": "string", "value": "[reference(resourceId('Microsoft.Insights/dataCollectionRules', parameters('dcrName'))).endpoints.logsIngestion]"},
+            "dcrImmutableId": {"type": "string", "value": f"[{_DCR_REFERENCE}.immutableId]"},
+            "ingestionEndpoint": {"type": "string", "value": f"[{_DCR_REFERENCE}.endpoints.logsIngestion]"},
             "streamName": {"type": "string", "value": stream},
         },
     }
+
+
+def template_definition(template, description: str = "") -> dict:
+    """The ARM template of ``template``'s output table, from its declared output schema."""
+    from ..templates.schema import la_type
+
+    columns = [(name, la_type(spark_type)) for name, spark_type in template.output_schema()]
+    return arm_template(template.output_table_name, columns, description)
 
 
 def load(path: str) -> dict:

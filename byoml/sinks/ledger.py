@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import threading
-from typing import Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Iterable, Iterator, Optional, Set, Tuple
 
 from .chunks import Chunk
 
@@ -117,18 +117,3 @@ def find_ledger(dir_path: str) -> Optional[Ledger]:
     parent, run_id = os.path.split(os.path.abspath(dir_path))
     root, table = os.path.split(parent)
     return Ledger(root, table, run_id)
-
-
-def list_ledgers(root: str) -> List[Ledger]:
-    out = []
-    if not os.path.isdir(root):
-        return out
-    for table in sorted(os.listdir(root)):
-        tdir = os.path.join(root, table)
-        if not os.path.isdir(tdir):
-            continue
-        for run_id in sorted(os.listdir(tdir)):
-            ledger = find_ledger(os.path.join(tdir, run_id))
-            if ledger:
-                out.append(ledger)
-    return out

@@ -10,18 +10,12 @@ import glob
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 
-from ..sources.local import to_spark_path
+from ..paths import to_spark_path
+from .base import SinkResult
 from .rows import to_table_rows
 
 ROWS_PER_FILE = 500_000
-
-
-@dataclass
-class SinkResult:
-    rows: int
-    location: str
 
 
 class LocalTableSink:

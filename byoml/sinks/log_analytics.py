@@ -38,10 +38,10 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
 
 from ..credentials import monitor_credential, redact, reject_secret_options
 from ..errors import AuthorizationError, ConfigError, DeliveryError, SinkError
+from .base import SinkResult
 from .chunks import MAX_REQUEST_BYTES, iter_chunks
 from .dead_letter import iter_letters, remove_letter, write_letter
 from .ledger import Ledger, find_ledger
-from .local import SinkResult
 from .rows import to_table_rows
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,8 @@ class ChunkUploader:
 
         dcr = dcr_id or self.cfg.dcr_id
         if len(body) > self.cfg.max_request_bytes:
-            return Outcome(False, 413, f"not sent: one row is {len(body):,} bytes, over the {self.cfg.max_request_bytes:,}-byte request limit")
+            return Outcome(False, 413, f"not sent: one row is {len(body):,} bytes, over the "
+                                       f"{self.cfg.max_request_bytes:,}-byte request limit")
         self.requests += 1
         try:
             self.client.upload(rule_id=dcr, stream_name=stream, logs=io.BytesIO(gzip.compress(body, 6)))

@@ -5,7 +5,6 @@ expects for ``datetime`` columns); every other column keeps its JSON type.
 """
 from __future__ import annotations
 
-import math
 from typing import Iterable, List
 
 from ..errors import SchemaError
@@ -39,10 +38,3 @@ def to_table_rows(df):
         else:
             cols.append(F.col(f.name))
     return df.select(*cols)
-
-
-def finite_or_none(value):
-    """JSON has no NaN or infinity: map them to None (used by tests and sinks that serialise in Python)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
@@ -25,6 +24,7 @@ from urllib.parse import urlparse
 
 from ..credentials import StorageAuth, storage_auth
 from ..errors import SourceError
+from ..paths import to_spark_path
 from ..timewindow import TimeWindow
 from .base import ExportSource
 from .layout import (
@@ -37,7 +37,6 @@ from .layout import (
     latest_folder_time,
     table_from_container,
 )
-from .local import to_spark_path
 from .staging import StagingArea, truncate_to_last_newline
 from .watermark import Piece
 
@@ -178,7 +177,8 @@ class BlobExportSource(ExportSource):
         if loc.container:
             other = table_from_container(loc.container)
             if other is not None and not is_container_for(loc.container, table):
-                raise SourceError(f"container '{loc.container}' holds table {other}, not {table}; point --source at {container_name(table)}")
+                raise SourceError(f"container '{loc.container}' holds table {other}, not {table}; "
+                                  f"point --source at {container_name(table)}")
             return [loc.container]
         try:
             names = [c.name for c in self.service.list_containers(name_starts_with="am-")]

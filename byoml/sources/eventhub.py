@@ -28,17 +28,16 @@ import json
 import logging
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs, urlparse
 
 from ..credentials import register_secret, storage_auth
 from ..errors import ConfigError, EmptyWindowError, SourceError
-from ..timewindow import TimeWindow, format_time, parse_time
+from ..paths import to_spark_path
+from ..timewindow import TimeWindow, parse_time
 from .base import ExportSource
 from .layout import ExportFile, WalkReport
-from .local import to_spark_path
 from .staging import StagingArea
 from .watermark import hour_floor
 

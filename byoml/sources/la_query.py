@@ -30,10 +30,10 @@ from urllib.parse import urlparse
 
 from ..credentials import monitor_credential, redact
 from ..errors import ConfigError, SourceError
+from ..paths import to_spark_path
 from ..timewindow import UTC, TimeWindow, format_time
 from .base import ExportSource
 from .layout import ExportFile, WalkReport
-from .local import to_spark_path
 from .staging import StagingArea
 
 log = logging.getLogger(__name__)

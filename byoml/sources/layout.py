@@ -254,13 +254,3 @@ def _latest_in_root(fs: Listing, path: str, parts: Tuple[int, ...]) -> Optional[
         if found is not None:
             return found
     return None
-
-
-def folder_path(workspace_resource_id: str, when: dt.datetime) -> str:
-    """Relative folder of a record written at ``when`` (5-minute layout)."""
-    when = when.astimezone(UTC)
-    minute = when.minute - when.minute % 5
-    return (
-        f"WorkspaceResourceId={workspace_resource_id}/y={when:%Y}/m={when:%m}/d={when:%d}/"
-        f"h={when:%H}/m={minute:02d}"
-    )

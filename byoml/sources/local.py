@@ -6,10 +6,9 @@ import os
 from typing import List, Optional, Sequence, Tuple
 
 from ..errors import SourceError
+from ..paths import to_spark_path
 from ..timewindow import TimeWindow
 from .base import ExportSource
-from .staging import StagingArea, truncate_to_last_newline
-from .watermark import Piece
 from .layout import (
     Entry,
     ExportFile,
@@ -20,6 +19,8 @@ from .layout import (
     latest_folder_time,
     table_from_container,
 )
+from .staging import StagingArea, truncate_to_last_newline
+from .watermark import Piece
 
 
 class LocalListing:
@@ -38,17 +39,6 @@ class LocalListing:
 
     def join(self, base: str, name: str) -> str:
         return os.path.join(base, name)
-
-
-def to_spark_path(path: str) -> str:
-    """A local path as Spark should read it (``dbfs:`` on Databricks mounts, ``file:`` elsewhere)."""
-    absolute = os.path.abspath(path)
-    if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
-        if absolute.startswith("/dbfs/"):
-            return "dbfs:/" + absolute[len("/dbfs/"):]
-        if absolute.startswith("/Volumes/"):
-            return absolute
-    return "file://" + absolute
 
 
 class LocalExportSource(ExportSource):

@@ -6,19 +6,15 @@ The path of a record through the reader:
 2. ``{"records":[...]}`` bodies (Event Hubs) are unwrapped into one row per record. Export
    files hold one record per line, so a read of them first takes every line as a record and
    only counts the lines that are bodies; if there are any, it parses the files again,
-   unwrapping (the unwrapping step copies every line: it cost a sixth of a read);
+   unwrapping (the unwrapping step copies every line, a cost plain exports need not pay);
 3. every declared column is pulled out as text with ``json_tuple`` and converted
    with ``try_cast``. A line that is not a JSON object is *malformed*; a value that
    does not fit its column type is a *schema error*. Both go to the quarantine
    with the file and a reason, and are counted;
 4. records of another table (``Type``) and records outside the window are counted
    and left out (the window is exact on ``TimeGenerated``, after folder pruning);
-5. duplicates are dropped on ``EventOriginId`` when the records have it, else on a
-   128-bit hash of the record text (export retries repeat records byte for byte).
-   If EventOriginIds are not unique (records sharing an id with a record of other
-   content number more than 1% of the ids and more than 10, as in redacted datasets),
-   the whole read dedupes on content, so distinct records are never merged. Of records
-   with the same id, the one with the smallest content hash is kept (deterministic).
+5. duplicates are dropped by the rule of :mod:`byoml.sources.dedupe` (``EventOriginId``, or
+   a 128-bit content hash when the records have no trustworthy one).
 
 The files are parsed once. That pass dedupes (one shuffle on the key), runs the caller's
 ``build`` (a job's prepare and summarize) and keeps only its result; the read's counts are
@@ -35,6 +31,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 from ..errors import EmptyWindowError, MissingColumnError, SchemaError
 from ..spark import ObservedCounts, materialize, timestamp_literal
 from ..timewindow import TimeWindow
+from .dedupe import dedupe, dedupe_on_content
 from .schemas import SUPPORTED_TYPES, TABLE_REQUIRED, declared_schema
 
 log = logging.getLogger(__name__)
@@ -46,8 +43,6 @@ _WRAPPER_PATTERN = r'^\s*\{\s*"records"\s*:'
 _WRAPPER_HEAD_CHARS = 256  # a wrapped body starts with {"records": within this many characters
 _REASON_SAMPLE_CHARS = 60
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
-EOI_COLLISION_TOLERANCE = 0.01  # share of EventOriginIds allowed to carry different records
-EOI_COLLISION_FLOOR = 10  # ... and at least this many, so a few re-ingested events never flip the mode
 
 
 @dataclass
@@ -367,28 +362,27 @@ def read_export_files(
             # the files to read again for the quarantine (bounded by the listing the driver holds)
             F.array_sort(F.collect_set(F.when(bad, F.col("_file")))).alias("bad_files"),
         ])
-        deduped, dedupe_counts = _dedupe(read_counts.df.filter(is_ok), names, by_event_origin_id=by_event_origin_id)
+        deduped, dedupe_counts = dedupe(read_counts.df.filter(is_ok), names, by_event_origin_id=by_event_origin_id)
         df = materialize(build(deduped))
         return df, read_counts.get(), dedupe_counts.get()
 
     unwrap = bool(wrapped)
-    df, counts, dedupe = one_pass(unwrap, by_eoi)
+    df, counts, kept = one_pass(unwrap, by_eoi)
     if not unwrap and int(counts["wrapped"] or 0):
         log.info("%d lines are {\"records\": [...]} bodies: parsing again, unwrapping them", int(counts["wrapped"]))
         unwrap = True
-        df, counts, dedupe = one_pass(unwrap, by_eoi)
+        df, counts, kept = one_pass(unwrap, by_eoi)
     _fill_status_counts(stats, counts, required)
-    eoi_groups, collided = int(dedupe["eoi_groups"] or 0), int(dedupe["collided"] or 0)
-    # EventOriginId identifies an event only if it does not stand for many different records
-    # (redacted or re-used ids do, e.g. in published datasets): then dedupe on content instead,
-    # which parses the files once more (such data sets are small).
-    if eoi_groups and collided > max(EOI_COLLISION_FLOOR, EOI_COLLISION_TOLERANCE * eoi_groups):
+    eoi_groups, collided = int(kept["eoi_groups"] or 0), int(kept["collided"] or 0)
+    # redacted or re-used ids (e.g. in published datasets): the files are parsed once more
+    # (such data sets are small)
+    if dedupe_on_content(eoi_groups, collided):
         log.info("%d records share an EventOriginId with other content: deduplicating on content", collided)
-        df, _, dedupe = one_pass(unwrap, False)
+        df, _, kept = one_pass(unwrap, False)
         stats.dedupe = "content"
     else:
         stats.dedupe = "EventOriginId" if eoi_groups else "content"
-    stats.rows = int(dedupe["rows"] or 0)
+    stats.rows = int(kept["rows"] or 0)
     stats.duplicates = int(counts["ok"] or 0) - stats.rows
     bad_files = list(counts["bad_files"] or [])
     quarantine = None
@@ -405,42 +399,3 @@ def read_export_files(
             log.warning("%d records were quarantined, but %d on reading their files again (did they change?)",
                         int(counts["quarantined"] or 0), stats.quarantined)
     return ReadResult(df, stats, quarantine, types, window)
-
-
-def _dedupe(records, names: Sequence[str], by_event_origin_id: bool):
-    """One record per EventOriginId (or per content, without a usable one), and its counts.
-
-    Of the records sharing a key, the one with the smallest content hash is kept, so the choice
-    is deterministic. The returned :class:`~byoml.spark.ObservedCounts`, once the frame has been
-    computed, holds ``rows``, ``eoi_groups`` (keys that are EventOriginIds) and ``collided``
-    (records whose content differs from the kept record of their EventOriginId).
-    """
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    if by_event_origin_id:
-        # records with a usable EventOriginId group on it; the others on their content
-        no_eoi = F.col("_eoi").isNull()
-        keys = [F.col("_eoi"), F.when(no_eoi, F.col("_h1")), F.when(no_eoi, F.col("_h2"))]
-    else:
-        keys = [F.col("_h1"), F.col("_h2")]
-    # A window over the key keeps whole rows: one sort, no packing of the record into an
-    # aggregate (a min_by aggregation of the same records took twice as long).
-    by_key = Window.partitionBy(*keys).orderBy("_h1", "_h2")
-    ranked = records.select(
-        *names, "_eoi", "_h1", "_h2",
-        F.row_number().over(by_key).alias("_rank"),
-        F.first("_h1").over(by_key).alias("_kept_h1"),
-        F.first("_h2").over(by_key).alias("_kept_h2"),
-    )
-    # records of one EventOriginId carry only _h1 (64 bits tell content apart)
-    differs = F.col("_h1") != F.col("_kept_h1")
-    if not by_event_origin_id:
-        differs = differs | (F.col("_h2") != F.col("_kept_h2"))
-    first = F.col("_rank") == 1
-    counts = ObservedCounts(ranked, "byoml_dedupe", [
-        F.count(F.when(first, True)).alias("rows"),
-        F.count(F.when(first & F.col("_eoi").isNotNull(), True)).alias("eoi_groups"),
-        F.count(F.when(differs, True)).alias("collided"),
-    ])
-    return counts.df.filter(first).select(*names), counts

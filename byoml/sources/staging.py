@@ -39,10 +39,6 @@ class StagingArea:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return path
 
-    def cleanup(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def truncate_to_last_newline(path: str, block: int = 65536) -> int:
     """Cut ``path`` after its last newline (a line still being appended is read next time); returns its size."""
     size = os.path.getsize(path)

@@ -1,18 +1,24 @@
 """Algorithm templates: the interface, the registry and the built-in templates."""
-from .base import Model, RunInfo, Template, TemplateConfig
+from .base import REPORT_KINDS, Learned, Model, Param, RunInfo, Template, TemplateConfig, learned_table, learned_value, param
 from .registry import ENTRY_POINT_GROUP, available, get_template, get_template_class
 from .store import load_model, read_metadata, save_model
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "REPORT_KINDS",
+    "Learned",
     "Model",
+    "Param",
     "RunInfo",
     "Template",
     "TemplateConfig",
     "available",
     "get_template",
     "get_template_class",
+    "learned_table",
+    "learned_value",
     "load_model",
+    "param",
     "read_metadata",
     "save_model",
 ]

@@ -6,12 +6,18 @@ path ``\\\\<Computer>\\<share>``, so the same share name on two servers is two r
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional
 
 from ..errors import ConfigError
-from .base import TemplateConfig
+from ..spark import timestamp_literal
+from .base import Template, TemplateConfig, param
 
+# The columns every access template's output row starts with (then its score, flag and its own).
+PAIR_OUTPUT_COLUMNS = (
+    "TimeGenerated timestamp, WindowStart timestamp, WindowEnd timestamp, TenantId string, Account string, "
+    "Computer string, ShareName string, Resource string, AccessCount bigint, FirstSeen timestamp, LastSeen timestamp"
+)
 EVENT_COLUMNS = ["TenantId", "UserKey", "Account", "Computer", "ShareName", "Resource", "ResourceKey", "TimeGenerated"]
 
 
@@ -19,15 +25,15 @@ EVENT_COLUMNS = ["TenantId", "UserKey", "Account", "Computer", "ShareName", "Res
 class AccessMappingConfig(TemplateConfig):
     """Which rows are accesses and which columns name the tenant, the user and the resource."""
 
-    table: str = "SecurityEvent"
-    event_ids: List[int] = field(default_factory=lambda: [5140])
-    tenant_column: str = "TenantId"
-    user_column: str = "Account"
-    computer_column: str = "Computer"
-    share_column: str = "ShareName"
-    exclude_machine_accounts: bool = True
-    exclude_users: List[str] = field(default_factory=list)
-    where: Optional[str] = None  # extra Spark SQL filter, e.g. "ShareName NOT IN ('\\\\*\\IPC$')"
+    table: str = param("SecurityEvent", "the Log Analytics table read")
+    event_ids: List[int] = param([5140], "EventIDs that are accesses (5140; optionally 5145)")
+    tenant_column: str = param("TenantId", "column naming the tenant (tenants never share a model's statistics)")
+    user_column: str = param("Account", "column naming the user (case-folded)")
+    computer_column: str = param("Computer", "column naming the file server")
+    share_column: str = param("ShareName", "column naming the share; the resource is \\\\Computer\\share")
+    exclude_machine_accounts: bool = param(True, "skip accounts ending in $ (machine accounts)")
+    exclude_users: List[str] = param([], "accounts to skip (case-insensitive)")
+    where: Optional[str] = param(None, "extra Spark SQL filter on the rows, e.g. ShareName NOT LIKE '%IPC$'")
 
     def validate(self) -> None:
         if not self.event_ids:
@@ -114,3 +120,41 @@ def pairs_from_daily(daily):
 def pair_summary(access):
     """Per (tenant, user, resource): events, active days, first and last access."""
     return pairs_from_daily(daily_summary(access))
+
+
+def pair_output(run):
+    """The :data:`PAIR_OUTPUT_COLUMNS` of scored pairs (:func:`pair_summary` rows): the run's times and the pair."""
+    from pyspark.sql import functions as F
+
+    return [
+        timestamp_literal(run.run_time).alias("TimeGenerated"),
+        timestamp_literal(run.window.start).alias("WindowStart"),
+        timestamp_literal(run.window.end).alias("WindowEnd"),
+        "TenantId",
+        F.col("UserKey").alias("Account"),
+        "Computer",
+        "ShareName",
+        "Resource",
+        "AccessCount",
+        "FirstSeen",
+        "LastSeen",
+    ]
+
+
+class AccessTemplate(Template):
+    """Base of the templates over SecurityEvent accesses: what they read, and their input mapping
+    (``Config`` subclasses :class:`AccessMappingConfig`)."""
+
+    table = "SecurityEvent"
+    Config = AccessMappingConfig
+
+    def columns(self):
+        return mapping_columns(self.config)
+
+    def required_columns(self):
+        c = self.config
+        return [c.user_column, c.computer_column, c.share_column, "EventID"]
+
+    def prepare(self, events):
+        return access_events(events, self.config)
+

@@ -3,38 +3,105 @@
 A *template* is an algorithm a security team can run as is or adapt. It is a
 small class in the style of scikit-learn and ``pyspark.ml``:
 
-* its parameters are a typed :class:`TemplateConfig` dataclass (the defaults are
-  the documentation), set at construction and never changed by ``fit``;
+* its options are keyword arguments, declared by a :class:`TemplateConfig` dataclass whose
+  fields carry their type, default and one line of doc (:func:`param`; listed by
+  :meth:`Template.explain_params` and ``byoml templates --describe``), set at construction
+  and never changed by ``fit``;
 * :meth:`Template.prepare` turns the rows of the source table into the rows the
   algorithm needs (a DataFrame -> DataFrame function), and :meth:`Template.summarize`
   optionally aggregates them to the grain the model works at (kept, in the read's pass);
-* :meth:`Template.fit` learns a :class:`Model` from prepared training rows;
-* :meth:`Model.score` turns prepared rows of the scoring window into output rows
-  of the template's ``_CL`` table;
+* :meth:`Template.fit` learns a :class:`Model` from prepared training rows; what it learned
+  is the model class's declared attributes (:func:`learned_table`, :func:`learned_value`);
+* :meth:`Model.score` turns prepared rows of the scoring window into output rows of the
+  template's ``_CL`` table, whose columns the template declares (``output_columns``), with
+  ``AnomalyScore`` and a boolean ``IsAnomaly``;
 * a model is saved as Parquet tables plus JSON state by :mod:`byoml.templates.store`,
   which also checks on load that the model belongs to the template and version.
 
-Write your own by subclassing both classes; see ``templates/README.md`` in the repository.
+Write your own by subclassing both classes (see ``templates/README.md`` in the repository) and
+check it with :func:`byoml.testing.check_template`.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import typing
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Type
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 from ..errors import ConfigError
 from ..timewindow import TimeWindow
 
 
+def param(default: Any = dataclasses.MISSING, doc: str = "") -> Any:
+    """A config option: its default and one line of documentation (see :meth:`TemplateConfig.params`).
+
+    A list or dict default is copied for each config, as ``field(default_factory=...)`` would.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class C(TemplateConfig):
+    ...     prior: float = param(10.0, "weight of the tenant's profile")
+    >>> C.params()[0]
+    Param(name='prior', type='float', default=10.0, doc="weight of the tenant's profile")
+    """
+    metadata = {"doc": doc}
+    if isinstance(default, (list, dict, set)):
+        frozen = copy.deepcopy(default)
+        return field(default_factory=lambda: copy.deepcopy(frozen), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared option of a template: what ``byoml templates --describe`` lists."""
+
+    name: str
+    type: str
+    default: Any
+    doc: str
+
+    def explain(self) -> str:
+        """``name: doc (type, default: value)``, as ``explainParams`` words it in pyspark.ml."""
+        return f"{self.name}: {self.doc or 'undocumented'} ({self.type}, default: {self.default!r})"
+
+
+def _type_name(hint: Any) -> str:
+    if hint is None:
+        return "any"
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:
+        return " | ".join("None" if a is type(None) else _type_name(a) for a in args)
+    if origin is not None:
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{', '.join(_type_name(a) for a in args)}]" if args else name
+    return getattr(hint, "__name__", str(hint))
+
+
 @dataclass
 class TemplateConfig:
-    """Base class of template configs: a dataclass built from a mapping with checks."""
+    """Base class of template configs: a dataclass of declared options, built from keywords or a mapping."""
+
+    @classmethod
+    def params(cls) -> List[Param]:
+        """The declared options: name, type, default and one line of doc, in declaration order."""
+        hints = typing.get_type_hints(cls)
+        out = []
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                default = None
+            out.append(Param(f.name, _type_name(hints.get(f.name)), default, str(f.metadata.get("doc", ""))))
+        return out
 
     @classmethod
     def from_dict(cls, data: Optional[Mapping[str, Any]]) -> "TemplateConfig":
+        """A checked config from option values (keyword arguments, a YAML ``template:`` section)."""
         data = dict(data or {})
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(fields))
@@ -111,21 +178,107 @@ class RunInfo:
     model_version: str
 
 
-@dataclass
-class Model(ABC):
-    """A fitted template: Spark tables (size grows with the data) plus small JSON state."""
+class Learned:
+    """A learned attribute of a model class, declared where the class is written.
 
-    template: "Template"
-    tables: Dict[str, Any] = field(default_factory=dict)  # name -> pyspark DataFrame
-    state: Dict[str, Any] = field(default_factory=dict)  # JSON-serialisable learned values
-    metadata: Dict[str, Any] = field(default_factory=dict)  # filled by fit and by the store
+    ``table=True``: a Spark DataFrame (saved as Parquet; anything that grows with users or
+    series); otherwise a small JSON value (saved in ``state.json``). By the scikit-learn
+    convention the attribute's name ends in ``_``; the saved table or key drops it. Reading
+    one that was never set (a model built by hand without it) raises :class:`AttributeError`.
+    """
+
+    def __init__(self, doc: str, *, table: bool = False) -> None:
+        self.doc = doc
+        self.table = table
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @property
+    def saved_name(self) -> str:
+        """Name of the Parquet table or ``state.json`` key (the attribute without its trailing ``_``)."""
+        return self.name[:-1] if self.name.endswith("_") else self.name
+
+    def __get__(self, obj: Any, owner: Optional[type] = None) -> Any:
+        if obj is None:
+            return self
+        try:
+            return obj.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(f"{type(obj).__name__}.{self.name} is not set: it is learned by fit") from None
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = value
+
+
+def learned_table(doc: str) -> Any:
+    """Declare a learned Spark table of a model class (see :class:`Learned`)."""
+    return Learned(doc, table=True)
+
+
+def learned_value(doc: str) -> Any:
+    """Declare a small learned JSON value of a model class (see :class:`Learned`)."""
+    return Learned(doc)
+
+
+class Model(ABC):
+    """A fitted template: its learned attributes, declared on the class with :func:`learned_table`
+    and :func:`learned_value`, plus metadata (filled by ``fit`` and by the store).
+
+    ``Model(template, metadata, **learned)`` sets every declared attribute; an undeclared one is
+    refused, so what a model holds is what its class says.
+    """
+
+    def __init__(self, template: "Template", metadata: Optional[Mapping[str, Any]] = None, **learned: Any) -> None:
+        declared = self.learned_attributes()
+        unknown = sorted(set(learned) - set(declared))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} declares no learned attribute {', '.join(unknown)} "
+                            f"(declared: {', '.join(declared) or 'none'})")
+        self.template = template
+        self.metadata: Dict[str, Any] = dict(metadata or {})
+        for name, value in learned.items():
+            setattr(self, name, value)
+
+    @classmethod
+    def learned_attributes(cls) -> Dict[str, Learned]:
+        """Declared learned attributes, by attribute name, in declaration order (base classes first)."""
+        found: Dict[str, Learned] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, Learned):
+                    found[name] = value
+        return found
+
+    def learned_tables(self) -> Dict[str, Any]:
+        """Saved name -> DataFrame of every learned table (what the store writes as Parquet)."""
+        return {a.saved_name: getattr(self, name) for name, a in self.learned_attributes().items() if a.table}
+
+    def learned_values(self) -> Dict[str, Any]:
+        """Saved name -> value of every small learned value (what the store writes to ``state.json``)."""
+        return {a.saved_name: getattr(self, name) for name, a in self.learned_attributes().items() if not a.table}
+
+    @classmethod
+    def from_saved(cls, template: "Template", tables: Mapping[str, Any], state: Mapping[str, Any],
+                   metadata: Mapping[str, Any]) -> "Model":
+        """Rebuild a model from what :meth:`learned_tables` and :meth:`learned_values` saved."""
+        learned = {}
+        for name, a in cls.learned_attributes().items():
+            source = tables if a.table else state
+            if a.saved_name in source:
+                learned[name] = source[a.saved_name]
+        return cls(template, metadata, **learned)
 
     @abstractmethod
     def score(self, prepared, run: RunInfo):
         """Score prepared rows of ``run.window``; return rows of the output table."""
 
     def anomaly_condition(self):
-        """Spark column: true for output rows that are anomalies (``--emit anomalies``)."""
+        """Spark column: true for output rows that are anomalies (``--emit anomalies``).
+
+        Every built-in template writes a boolean ``IsAnomaly`` beside ``AnomalyScore``.
+        """
         from pyspark.sql import functions as F
 
         return F.col("IsAnomaly")
@@ -136,8 +289,19 @@ class Model(ABC):
         return str(self.metadata.get("model_version", "unsaved"))
 
 
+#: Report kinds :mod:`byoml.report` draws: ``access`` (users x resources), ``series`` (usage over
+#: time) and ``table`` (the top rows by ``AnomalyScore``, for any template). A template naming
+#: another kind gets ``table``, and the run summary says so.
+REPORT_KINDS = ("access", "series", "table")
+#: Columns byoml adds to every output row when the template's ``score`` does not.
+RUN_COLUMNS = "ModelVersion string, RunId string"
+
+
 class Template(ABC):
     """Base class of every template (built-in or yours).
+
+    Options are keyword arguments, checked against the declared options of ``Config``
+    (``OffHours(prior=10)``); a mapping works too, for config files (``OffHours({"prior": 10})``).
 
     Class attributes a template sets:
 
@@ -145,7 +309,12 @@ class Template(ABC):
     ``version``        model format version ``"MAJOR.MINOR"``; a model loads only into the same MAJOR
     ``table``          the Log Analytics table it reads (``SecurityEvent``)
     ``output_table``   the custom table it writes, without ``_CL``
+    ``output_columns`` the output rows' columns as Spark DDL (``"TimeGenerated timestamp, ..."``);
+                       ``ModelVersion`` and ``RunId`` are added (override :meth:`output_ddl`
+                       when the columns depend on the options)
+    ``report_kind``    which report ``--report`` draws: one of :data:`REPORT_KINDS`
     ``Config``         its :class:`TemplateConfig` subclass
+    ``model_class``    its :class:`Model` subclass
     ``sample_data``    key of the generator in :mod:`byoml.sample_data` whose labels it is evaluated on
     ``score_lookback`` history the scoring step needs before the window (read from the source)
     """
@@ -154,21 +323,53 @@ class Template(ABC):
     version: ClassVar[str] = "1.0"
     table: ClassVar[str] = ""
     output_table: ClassVar[str] = ""
+    output_columns: ClassVar[str] = ""
+    report_kind: ClassVar[str] = "table"
     Config: ClassVar[Type[TemplateConfig]] = TemplateConfig
     sample_data: ClassVar[Optional[str]] = None
     score_lookback: ClassVar[dt.timedelta] = dt.timedelta(0)
     model_class: ClassVar[Type[Model]]
 
-    def __init__(self, config: Optional[Any] = None) -> None:
+    def __init__(self, config: Optional[Any] = None, **options: Any) -> None:
         if config is None:
-            config = self.Config()
+            config = self.Config.from_dict(options)
         elif isinstance(config, Mapping):
-            config = self.Config.from_dict(config)
+            config = self.Config.from_dict({**config, **options})
         elif not isinstance(config, self.Config):
-            raise ConfigError(f"{self.name}: config must be a {self.Config.__name__} or a mapping")
+            raise ConfigError(f"{self.name}: config must be a {self.Config.__name__}, a mapping or keyword options")
+        elif options:
+            config = self.Config.from_dict({**config.to_dict(), **options})
         else:
             config.validate()
         self.config = config
+
+    # -- what it is -----------------------------------------------------
+    @classmethod
+    def params(cls) -> List[Param]:
+        """The template's declared options (name, type, default, doc)."""
+        return cls.Config.params()
+
+    @classmethod
+    def explain_params(cls) -> str:
+        """One line per option: ``name: doc (type, default: value)``, like pyspark.ml's ``explainParams``."""
+        return "\n".join(p.explain() for p in cls.params())
+
+    def get_params(self) -> Dict[str, Any]:
+        """The options of this instance, as a mapping (what a saved model records)."""
+        return self.config.to_dict()
+
+    def output_ddl(self) -> str:
+        """The declared output columns as Spark DDL (default: ``output_columns``; a template whose
+        columns depend on its options overrides this)."""
+        return self.output_columns
+
+    def output_schema(self) -> List[Tuple[str, str]]:
+        """The output rows' (column, Spark type) in order, ``ModelVersion`` and ``RunId`` included."""
+        from .schema import parse_ddl
+
+        columns = parse_ddl(self.output_ddl())
+        names = {n for n, _ in columns}
+        return columns + [c for c in parse_ddl(RUN_COLUMNS) if c[0] not in names]
 
     # -- what to read --------------------------------------------------
     @property
@@ -212,9 +413,9 @@ class Template(ABC):
     def fit(self, prepared, window: TimeWindow) -> Model:
         """Learn a :class:`Model` from prepared training rows."""
 
-    def build_model(self, tables: Dict[str, Any], state: Dict[str, Any], metadata: Dict[str, Any]) -> Model:
+    def build_model(self, tables: Mapping[str, Any], state: Mapping[str, Any], metadata: Mapping[str, Any]) -> Model:
         """Rebuild a fitted model from saved tables and state (used by the store)."""
-        return self.model_class(self, tables, state, metadata)
+        return self.model_class.from_saved(self, tables, state, metadata)
 
     # -- evaluation -----------------------------------------------------
     def evaluate(self, scores, labels: dict) -> dict:
@@ -222,9 +423,6 @@ class Template(ABC):
         from ..evaluate import evaluate_for_labels
 
         return evaluate_for_labels(scores, labels)
-
-    def params(self) -> Dict[str, Any]:
-        return self.config.to_dict()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"

@@ -15,25 +15,24 @@ Every pair gets a finite score. It knows nothing about which users are alike; th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, EmptyWindowError
-from ..spark import timestamp_literal
 from ..timewindow import TimeWindow
-from .access_events import AccessMappingConfig, access_events, mapping_columns, pair_summary
-from .base import Model, RunInfo, Template
+from .access_events import PAIR_OUTPUT_COLUMNS, AccessMappingConfig, AccessTemplate, pair_output, pair_summary
+from .base import Model, RunInfo, learned_table, param
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 
 @dataclass
 class AccessRarityConfig(AccessMappingConfig):
-    """Parameters of ``access-rarity``.
+    """Options of ``access-rarity`` (``byoml templates --describe access-rarity`` lists them)."""
 
-    ``prior``: weight (in events) of the tenant-wide distribution in each user's estimate.
-    ``threshold``: surprise in bits at and above which a pair is an anomaly.
-    """
-
-    prior: float = 5.0
-    threshold: float = 14.0
-    output_table: str = "AccessRarity"
+    prior: float = param(5.0, "weight (in events) of the tenant-wide distribution in each user's estimate")
+    threshold: float = param(14.0, "surprise in bits at and above which a pair is an anomaly (IsAnomaly)")
+    output_table: str = param("AccessRarity", "the custom table written, without _CL")
 
     def validate(self) -> None:
         super().validate()
@@ -42,15 +41,22 @@ class AccessRarityConfig(AccessMappingConfig):
 
 
 class AccessRarityModel(Model):
+    """Fitted ``access-rarity``: event counts per pair, user, resource and tenant."""
+
+    pairs_: DataFrame = learned_table("events n per (TenantId, UserKey, ResourceKey) in training")
+    users_: DataFrame = learned_table("events n per (TenantId, UserKey)")
+    resources_: DataFrame = learned_table("events n per (TenantId, ResourceKey)")
+    tenants_: DataFrame = learned_table("per TenantId: events n, distinct resources and users")
+
     def score(self, prepared, run: RunInfo):
         from pyspark.sql import functions as F
 
         cfg = self.template.config
         window_pairs = pair_summary(prepared)
-        pairs = self.tables["pairs"].select("TenantId", "UserKey", "ResourceKey", F.col("n").alias("n_ur"))
-        users = self.tables["users"].select("TenantId", "UserKey", F.col("n").alias("n_u"))
-        resources = self.tables["resources"].select("TenantId", "ResourceKey", F.col("n").alias("n_r"))
-        tenants = self.tables["tenants"].select("TenantId", F.col("n").alias("n_t"), F.col("resources").alias("k_t"))
+        pairs = self.pairs_.select("TenantId", "UserKey", "ResourceKey", F.col("n").alias("n_ur"))
+        users = self.users_.select("TenantId", "UserKey", F.col("n").alias("n_u"))
+        resources = self.resources_.select("TenantId", "ResourceKey", F.col("n").alias("n_r"))
+        tenants = self.tenants_.select("TenantId", F.col("n").alias("n_t"), F.col("resources").alias("k_t"))
         joined = (
             window_pairs.join(pairs, ["TenantId", "UserKey", "ResourceKey"], "left")
             .join(users, ["TenantId", "UserKey"], "left")
@@ -72,17 +78,7 @@ class AccessRarityModel(Model):
         )
         score = -F.log2(p_ru)
         return joined.select(
-            timestamp_literal(run.run_time).alias("TimeGenerated"),
-            timestamp_literal(run.window.start).alias("WindowStart"),
-            timestamp_literal(run.window.end).alias("WindowEnd"),
-            "TenantId",
-            F.col("UserKey").alias("Account"),
-            "Computer",
-            "ShareName",
-            "Resource",
-            "AccessCount",
-            "FirstSeen",
-            "LastSeen",
+            *pair_output(run),
             score.alias("AnomalyScore"),
             (score >= F.lit(cfg.threshold)).alias("IsAnomaly"),
             path.alias("ScoringPath"),
@@ -90,26 +86,18 @@ class AccessRarityModel(Model):
         )
 
 
-class AccessRarity(Template):
+class AccessRarity(AccessTemplate):
     """Per-user rarity of each accessed resource (see module docstring)."""
 
     name = "access-rarity"
     version = "1.0"
-    table = "SecurityEvent"
     output_table = "AccessRarity"
+    output_columns = (f"{PAIR_OUTPUT_COLUMNS}, AnomalyScore double, IsAnomaly boolean, ScoringPath string, "
+                      "TrainingAccessCount bigint")
+    report_kind = "access"
     Config = AccessRarityConfig
     sample_data = "resource-access"
     model_class = AccessRarityModel
-
-    def columns(self):
-        return mapping_columns(self.config)
-
-    def required_columns(self):
-        c = self.config
-        return [c.user_column, c.computer_column, c.share_column, "EventID"]
-
-    def prepare(self, events):
-        return access_events(events, self.config)
 
     def fit(self, prepared, window: TimeWindow) -> Model:
         from pyspark.sql import functions as F
@@ -123,9 +111,4 @@ class AccessRarity(Template):
             F.sum("n").alias("n"), F.count_distinct("ResourceKey").alias("resources"),
             F.count_distinct("UserKey").alias("users"),
         )
-        return AccessRarityModel(
-            self,
-            tables={"pairs": pairs, "users": users, "resources": resources, "tenants": tenants},
-            state={},
-            metadata={},
-        )
+        return AccessRarityModel(self, pairs_=pairs, users_=users, resources_=resources, tenants_=tenants)

@@ -39,7 +39,7 @@ refitted on all rows. Its out-of-fold residuals give each series' Tukey fences.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 import pandas as pd

@@ -31,8 +31,8 @@ on 33 real NAB series by category, with grouped cross-validation:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, List, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,11 +40,14 @@ import pandas as pd
 from ..errors import ConfigError
 from ..timewindow import TimeWindow
 from . import series_frame as sf
-from .base import Model, RunInfo, Template
+from .base import Model, RunInfo, Template, learned_table, param
 from .decompose import rolling_forecast
 from .series_detector import NEW_SERIES, detect
 from .series_profile import ProfileSpec, default_profile, fit_profiles
 from .transform import ValueTransform
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 
 @dataclass
@@ -59,11 +62,11 @@ class SeriesDecomposeConfig(sf.SeriesConfig):
     those of :class:`~byoml.templates.series_frame.SeriesConfig`.
     """
 
-    period: str = "auto"
-    period_candidates: List[str] = field(default_factory=lambda: ["1d", "7d"])
-    season_margin: float = 0.1
-    lookback: str = "14d"
-    series_per_task: int = 100
+    period: str = param("auto", "auto (chosen among none and period_candidates), none, or a duration")
+    period_candidates: List[str] = param(["1d", "7d"], "periods period: auto chooses from")
+    season_margin: float = param(0.1, "a period is kept when it lowers the holdout error by at least this share")
+    lookback: str = param("14d", "history each seasonal profile is fitted on (a weekly period uses 4 weeks)")
+    series_per_task: int = param(100, "series fitted and scored together in one pandas call")
 
     def validate(self) -> None:
         super().validate()
@@ -140,10 +143,9 @@ def _bucket(keys: List[str], buckets: int):
 
 
 class SeriesDecomposeModel(Model):
-    def anomaly_condition(self):
-        from pyspark.sql import functions as F
+    """Fitted ``series-decompose``: one row per series (status, kind, period, transform)."""
 
-        return F.col("IsAnomaly")
+    series_: DataFrame = learned_table("per series: status, kind (count-like or gauge, period), transform")
 
     def score(self, prepared, run: RunInfo):
         from pyspark.sql import functions as F
@@ -156,7 +158,7 @@ class SeriesDecomposeModel(Model):
         first_in_source = data.agg(F.min("bin")).first()[0]
         floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
         buckets = int(self.metadata.get("buckets") or 1)
-        series = self.tables["series"].withColumn("bucket", _bucket(keys, buckets))
+        series = self.series_.withColumn("bucket", _bucket(keys, buckets))
         data = data.withColumn("bucket", _bucket(keys, buckets))
         bin_seconds = cfg.bin_seconds
 
@@ -257,6 +259,10 @@ class SeriesDecompose(Template):
     model_class = SeriesDecomposeModel
     #: ``(index, Y, start, profiles, config) -> arrays`` of :func:`judge_batch`; a variant may replace it
     judge = staticmethod(judge_batch)
+    report_kind = "series"
+
+    def output_ddl(self) -> str:
+        return sf.output_ddl(self.config)
 
     @property
     def sample_kind(self):
@@ -303,7 +309,7 @@ class SeriesDecompose(Template):
         }
         mae = series.agg(F.avg("holdout_mae")).first()[0]
         return SeriesDecomposeModel(
-            self, tables={"series": series}, state={},
+            self, series_=series,
             metadata={"counts": counts, "series_kinds": kinds, "holdout_mae_mean": mae,
                       "score_lookback_bins": cfg.lookback_bins, "buckets": buckets},
         )

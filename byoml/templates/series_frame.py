@@ -8,9 +8,8 @@ signal), and a missing bin of an average, minimum or maximum (a gauge) has no va
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -18,7 +17,7 @@ import pandas as pd
 
 from ..errors import ConfigError, SeriesError
 from ..timewindow import TimeWindow, format_time
-from .base import TemplateConfig
+from .base import TemplateConfig, param
 from .transform import TRANSFORMS
 
 AGGREGATIONS = ("sum", "avg", "count", "min", "max")
@@ -51,38 +50,31 @@ class SeriesConfig(TemplateConfig):
 
     ``where``: an extra Spark SQL filter on the rows. ``aggregation`` is one of sum, avg,
     count, min, max. ``transform``: auto (square root of count-like series, see
-    :mod:`byoml.templates.series_profile`), sqrt, log or none. ``threshold``: Tukey's k on the
-    10th/90th percentiles of recent residuals. ``tail_factor`` / ``tail_quantile``: the threshold is
-    at least ``tail_factor`` x that quantile of the series' daily maxima of the score (0: off), once
-    the fence window holds ``tail_days`` days of scores.
-    ``shift_after``: bins beyond the fences on one side after which an episode is a level shift.
-    ``min_train_bins``: a series with fewer bins in training is ``too_short`` (``bad_series: skip``
-    keeps training and judges it with a default profile once scoring has enough of its history;
-    ``error`` stops training). ``flag_new_series``: the first bin of a series the model has not
-    seen is an anomaly (``new_series``).
+    :mod:`byoml.templates.series_profile`), sqrt, log or none. The flag rules are those of
+    :mod:`byoml.templates.series_detector`; each option's line below says what it does.
     """
 
-    table: str = "Usage"
-    time_column: str = "TimeGenerated"
-    value_column: str = "Quantity"
-    aggregation: str = "sum"
-    group_by: List[str] = field(default_factory=lambda: ["DataType"])
-    bin: str = "1h"
-    where: Optional[str] = None
-    output_table: str = "UsageAnomalies"
-    threshold: float = 1.0
-    quantiles: List[float] = field(default_factory=lambda: [0.1, 0.9])
-    tail_factor: float = 1.0
-    tail_quantile: float = 0.9
-    tail_days: int = 7
-    level_window: str = "2d"
-    fence_window: str = "14d"
-    shift_after: int = 4
-    min_history: int = 12
-    transform: str = "auto"
-    min_train_bins: int = 24
-    bad_series: str = "skip"
-    flag_new_series: bool = True
+    table: str = param("Usage", "the Log Analytics table read")
+    time_column: str = param("TimeGenerated", "the time column the series are binned on")
+    value_column: str = param("Quantity", "the column aggregated per bin")
+    aggregation: str = param("sum", "sum | avg | count | min | max of value_column per bin (avg, min, max: gauges)")
+    group_by: List[str] = param(["DataType"], "columns naming a series")
+    bin: str = param("1h", "bin width, a duration such as 30m, 1h, 1d")
+    where: Optional[str] = param(None, "extra Spark SQL filter on the rows")
+    output_table: str = param("UsageAnomalies", "the custom table written, without _CL")
+    threshold: float = param(1.0, "Tukey k on the 10th/90th percentiles of recent residuals (the least threshold)")
+    quantiles: List[float] = param([0.1, 0.9], "the two quantiles of the Tukey fences")
+    tail_factor: float = param(1.0, "the threshold is at least this x tail_quantile of the daily maximum scores (0: off)")
+    tail_quantile: float = param(0.9, "quantile of the series' daily maximum scores over the fence window")
+    tail_days: int = param(7, "days of scores before the tail threshold applies")
+    level_window: str = param("2d", "the recent level is the median residual of this window")
+    fence_window: str = param("14d", "residuals the fences are taken from")
+    shift_after: int = param(4, "bins beyond the fences on one side that make a level shift (0: never)")
+    min_history: int = param(12, "bins of a series' own history before a bin is judged")
+    transform: str = param("auto", "value transform: auto (sqrt for count-like series) | sqrt | log | none")
+    min_train_bins: int = param(24, "fewer training bins: the series is too_short")
+    bad_series: str = param("skip", "a too short series: skip trains the rest (it is judged later), error stops")
+    flag_new_series: bool = param(True, "flag the first bin of a series the model has not seen")
 
     def validate(self) -> None:
         if self.aggregation not in AGGREGATIONS:
@@ -271,6 +263,11 @@ def output_schema(cfg: SeriesConfig) -> str:
     return f"{series_key_schema(cfg)}, {OUTPUT_COLUMNS}"
 
 
+def output_ddl(cfg: SeriesConfig) -> str:
+    """The declared output columns of the usage templates (before ``ModelVersion`` and ``RunId``)."""
+    return output_schema(cfg)
+
+
 def output_frames(keys: pd.DataFrame, index: np.ndarray, bin_seconds: int, actual: np.ndarray, predicted: np.ndarray,
                   lower: np.ndarray, upper: np.ndarray, score: np.ndarray, flags: np.ndarray, reasons, status,
                   kinds) -> pd.DataFrame:
@@ -299,7 +296,7 @@ def empty_output(cfg: SeriesConfig) -> pd.DataFrame:
 
 
 def finish_output(df, run) -> "object":
-    """Add ``ModelVersion`` and ``RunId`` (Spark) and order the columns."""
+    """Add ``ModelVersion`` and ``RunId`` (Spark)."""
     from pyspark.sql import functions as F
 
     return df.withColumn("ModelVersion", F.lit(run.model_version)).withColumn("RunId", F.lit(run.run_id))

@@ -25,7 +25,7 @@ from typing import Any, Dict
 
 from .._version import __version__
 from ..errors import ModelError
-from ..sources.local import to_spark_path
+from ..paths import to_spark_path
 from ..timewindow import UTC, format_time
 from .base import Model, Template
 
@@ -59,13 +59,14 @@ def save_model(model: Model, model_dir: str) -> str:
     try:
         def write(name: str) -> int:
             path = to_spark_path(os.path.join(staging, "tables", name))
-            table = model.tables[name]
+            table = tables[name]
             table.write.mode("overwrite").parquet(path)
             return table.sparkSession.read.parquet(path).count()
 
+        tables = model.learned_tables()
         # small tables: their jobs are mostly fixed overhead, so they run side by side
         with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-            row_counts = dict(zip(model.tables, pool.map(write, list(model.tables))))
+            row_counts = dict(zip(tables, pool.map(write, list(tables))))
         metadata = dict(model.metadata)
         metadata.update(
             {
@@ -76,11 +77,11 @@ def save_model(model: Model, model_dir: str) -> str:
                 "model_version": f"{template.name}/{template.version}/{version_id}",
                 "version_id": version_id,
                 "created": format_time(now),
-                "params": template.params(),
+                "params": template.get_params(),
                 "tables": row_counts,
             }
         )
-        _write_json_atomic(os.path.join(staging, STATE), model.state)
+        _write_json_atomic(os.path.join(staging, STATE), model.learned_values())
         _write_json_atomic(os.path.join(staging, METADATA), metadata)
         os.replace(staging, os.path.join(model_dir, version_id))
     except BaseException:
@@ -123,21 +124,30 @@ def _read(model_dir: str):
     return folder, metadata, state
 
 
+def check_compatible(metadata: Dict[str, Any], name: str, version: str, model_dir: str) -> None:
+    """Refuse a model that another template trained, or an incompatible format version of this one.
+
+    The one place these checks live: ``run.score`` calls it before reading any data, and
+    :func:`load_model` on every load.
+    """
+    made_by = metadata.get("template")
+    if made_by != name:
+        raise ModelError(
+            f"model in '{model_dir}' was trained by template '{made_by}', not '{name}': "
+            f"use --template {made_by} or train a {name} model into another directory"
+        )
+    saved = str(metadata.get("format_version", "?"))
+    if _major(saved) != _major(version):
+        raise ModelError(
+            f"model in '{model_dir}' has format version {saved}, but this byoml's {name} "
+            f"reads version {_major(version)}.x: retrain the model"
+        )
+
+
 def load_model(template: Template, model_dir: str, spark) -> Model:
     """Load the live model of ``model_dir`` for ``template``, checking it belongs to it."""
     folder, metadata, state = _read(model_dir)
-    made_by = metadata.get("template")
-    if made_by != template.name:
-        raise ModelError(
-            f"model in '{model_dir}' was trained by template '{made_by}', not '{template.name}': "
-            f"use --template {made_by} or train a {template.name} model into another directory"
-        )
-    saved = str(metadata.get("format_version", "?"))
-    if _major(saved) != _major(template.version):
-        raise ModelError(
-            f"model in '{model_dir}' has format version {saved}, but this byoml's {template.name} "
-            f"reads version {_major(template.version)}.x: retrain the model"
-        )
+    check_compatible(metadata, template.name, template.version, model_dir)
     tables = {
         name: spark.read.parquet(to_spark_path(os.path.join(folder, "tables", name)))
         for name in metadata.get("tables", {})

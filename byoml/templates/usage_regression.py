@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import TYPE_CHECKING, List
 
 import numpy as np
 import pandas as pd
@@ -37,11 +37,14 @@ import pandas as pd
 from ..errors import ConfigError, ModelError
 from ..timewindow import TimeWindow
 from . import series_frame as sf
-from .base import Model, RunInfo, Template
-from .regression import CALENDAR, NUMERIC, SeriesScale, default_features, fit_select
+from .base import Model, RunInfo, Template, learned_table, param
 from .decompose import rolling_forecast
+from .regression import CALENDAR, NUMERIC, SeriesScale, default_features, fit_select
 from .series_detector import NEW_SERIES, detect
 from .series_profile import ProfileSpec, fit_profiles, level_forecast
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 FEATURE_HISTORY = "8d"
 
@@ -52,14 +55,15 @@ class UsageRegressionConfig(sf.SeriesConfig):
 
     ``series_per_model``: series pooled in one model (one executor task each). ``n_splits``:
     folds of ``TimeSeriesSplit``. ``ridge_alpha``, ``hgb_max_iter``: candidate settings. The flag
-    rules (``threshold``, ``tail_factor``, ``level_window``, ``fence_window``, ``shift_after``...) are those of :class:`~byoml.templates.series_frame.SeriesConfig`.
+    rules (``threshold``, ``tail_factor``, ``level_window``, ``fence_window``, ``shift_after``...) are those
+    of :class:`~byoml.templates.series_frame.SeriesConfig`.
     """
 
-    series_per_model: int = 200
-    n_splits: int = 3
-    ridge_alpha: float = 1.0
-    hgb_max_iter: int = 100
-    seed: int = 0
+    series_per_model: int = param(200, "series pooled in one model (one executor task each)")
+    n_splits: int = param(3, "folds of TimeSeriesSplit")
+    ridge_alpha: float = param(1.0, "Ridge candidate's alpha")
+    hgb_max_iter: int = param(100, "HistGradientBoosting candidate's max_iter")
+    seed: int = param(0, "seed of the models")
 
     def validate(self) -> None:
         super().validate()
@@ -80,10 +84,10 @@ GROUP_SCHEMA_TAIL = (
 
 
 class UsageRegressionModel(Model):
-    def anomaly_condition(self):
-        from pyspark.sql import functions as F
+    """Fitted ``usage-regression``: per series its scale, kind and forecaster, per group its pickled model."""
 
-        return F.col("IsAnomaly")
+    series_: DataFrame = learned_table("per series: status, scale, kind, group, code and forecaster (model or profile)")
+    models_: DataFrame = learned_table("per group: the chosen scikit-learn model (pickled) and both CV MAEs")
 
     def score(self, prepared, run: RunInfo):
         from pyspark.sql import functions as F
@@ -95,8 +99,8 @@ class UsageRegressionModel(Model):
         data = prepared.filter((F.col("bin") >= read_lo) & (F.col("bin") < end)).select(*keys, "bin", "Value")
         first_in_source = data.agg(F.min("bin")).first()[0]
         floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
-        rows = self.tables["series"].join(data, keys, "full_outer")
-        models = self.tables["models"]
+        rows = self.series_.join(data, keys, "full_outer")
+        models = self.models_
         bin_seconds = cfg.bin_seconds
         installed = _sklearn_version()
 
@@ -127,6 +131,7 @@ class UsageRegression(Template):
     output_table = "UsageAnomalies"
     Config = UsageRegressionConfig
     sample_data = "usage"
+    report_kind = "series"
     model_class = UsageRegressionModel
 
     #: feature columns and which of them are categorical; subclasses may change the features
@@ -158,6 +163,9 @@ class UsageRegression(Template):
     @property
     def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
         return dt.timedelta(seconds=self.lookback_bins * self.config.bin_seconds)
+
+    def output_ddl(self) -> str:
+        return sf.output_ddl(self.config)
 
     def columns(self):
         return sf.series_columns(self.config)
@@ -209,7 +217,7 @@ class UsageRegression(Template):
         the model, or the series' own seasonal profile (short or irregular series that a pooled model
         predicts worse than their own recent level)."""
         cfg = self.config
-        frames, names, profiles = [], [], []
+        frames, names = [], []
         for code, (name, grp) in enumerate(pdf.groupby(keys, sort=True)):
             first = int(grp["first_bin"].iloc[0])
             lo = first if lo_bin is None else max(lo_bin, first)
@@ -367,4 +375,4 @@ class UsageRegression(Template):
             "cv_mae_note": "mean absolute error of TimeSeriesSplit folds on the scaled target, averaged over groups",
             "score_lookback_bins": self.lookback_bins,
         }
-        return UsageRegressionModel(self, tables={"series": series, "models": models}, state={}, metadata=metadata)
+        return UsageRegressionModel(self, metadata, series_=series, models_=models)

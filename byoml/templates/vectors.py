@@ -3,7 +3,7 @@
 The rank is known when the expression is built, so every operation is unrolled into
 element arithmetic (``a[0]*b[0] + a[1]*b[1] + ...``). Spark compiles that with
 whole-stage code generation; higher-order functions (``zip_with``/``aggregate``) are
-interpreted row by row and were the slowest part of training. Give every operation
+interpreted row by row, far slower. Give every operation
 column inputs (chain steps with ``withColumn``): nesting unrolled operations multiplies
 the expression size, and a generated method over 8000 bytes of bytecode is never compiled
 by the JVM (it runs interpreted, many times slower). A scalar used by every element (a
@@ -41,24 +41,6 @@ def dot(a, b, rank: int):
 def norm(a, rank: int):
     F = _F()
     return F.sqrt(dot(a, a, rank))
-
-
-def scale(a, factor, rank: int):
-    F = _F()
-    a = _col(a)
-    return F.array(*[x * factor for x in _items(a, rank)])
-
-
-def add(a, b, rank: int):
-    F = _F()
-    a, b = _col(a), _col(b)
-    return F.array(*[x + y for x, y in zip(_items(a, rank), _items(b, rank))])
-
-
-def sub(a, b, rank: int):
-    F = _F()
-    a, b = _col(a), _col(b)
-    return F.array(*[x - y for x, y in zip(_items(a, rank), _items(b, rank))])
 
 
 def with_unit(df, vector: str, out: str, rank: int, norm_out: Optional[str] = None, eps: float = 1e-12):
@@ -118,15 +100,6 @@ class Vectors:
 
     def norm(self, a):
         return norm(a, self.rank)
-
-    def scale(self, a, factor):
-        return scale(a, factor, self.rank)
-
-    def add(self, a, b):
-        return add(a, b, self.rank)
-
-    def sub(self, a, b):
-        return sub(a, b, self.rank)
 
     def cosine(self, a, b):
         return cosine(a, b, self.rank)

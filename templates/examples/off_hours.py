@@ -13,31 +13,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from byoml.errors import EmptyWindowError
 from byoml.spark import timestamp_literal
-from byoml.templates import Model, Template
+from byoml.templates import Model, Template, learned_table, param
 from byoml.templates.access_events import AccessMappingConfig, access_events, mapping_columns
 
 
 @dataclass
 class OffHoursConfig(AccessMappingConfig):
-    """``prior``: weight of the tenant's hour profile; ``threshold``: surprise (bits) to flag."""
+    """Options of off-hours: each declared with its default and one line of doc."""
 
-    prior: float = 10.0
-    threshold: float = 7.0
-    output_table: str = "OffHoursAccess"
+    prior: float = param(10.0, "weight (in events) of the tenant's hour profile in each user's")
+    threshold: float = param(7.0, "surprise in bits at and above which a (user, hour) is an anomaly")
+    output_table: str = param("OffHoursAccess", "the custom table written, without _CL")
 
 
 class OffHoursModel(Model):
+    """Fitted off-hours: access events per hour of the day, per user and per tenant."""
+
+    user_hours_: DataFrame = learned_table("events n per (TenantId, UserKey, Hour)")
+    tenant_hours_: DataFrame = learned_table("events n per (TenantId, Hour)")
+
     def score(self, prepared, run):
         cfg = self.template.config
         seen = prepared.withColumn("Hour", F.hour("TimeGenerated")).groupBy("TenantId", "UserKey", "Hour").agg(
             F.count(F.lit(1)).alias("AccessCount"), F.min("TimeGenerated").alias("FirstSeen"))
-        user_hours = self.tables["user_hours"]
+        user_hours = self.user_hours_
         user_totals = user_hours.groupBy("TenantId", "UserKey").agg(F.sum("n").alias("n_u"))
-        tenant_hours = self.tables["tenant_hours"]
+        tenant_hours = self.tenant_hours_
         tenant_totals = tenant_hours.groupBy("TenantId").agg(F.sum("n").alias("n_t"))
         joined = (seen.join(user_hours.withColumnRenamed("n", "n_uh"), ["TenantId", "UserKey", "Hour"], "left")
                   .join(user_totals, ["TenantId", "UserKey"], "left")
@@ -62,6 +68,9 @@ class OffHours(Template):
     version = "1.0"
     table = "SecurityEvent"
     output_table = "OffHoursAccess"
+    output_columns = ("TimeGenerated timestamp, WindowStart timestamp, TenantId string, Account string, Hour int, "
+                      "AccessCount bigint, FirstSeen timestamp, AnomalyScore double, IsAnomaly boolean")
+    report_kind = "table"
     Config = OffHoursConfig
     sample_data = "resource-access"
     model_class = OffHoursModel
@@ -81,4 +90,4 @@ class OffHours(Template):
         if user_hours.isEmpty():
             raise EmptyWindowError("off-hours: no access events to learn from")
         tenant_hours = user_hours.groupBy("TenantId", "Hour").agg(F.sum("n").alias("n"))
-        return OffHoursModel(self, tables={"user_hours": user_hours, "tenant_hours": tenant_hours})
+        return OffHoursModel(self, user_hours_=user_hours, tenant_hours_=tenant_hours)

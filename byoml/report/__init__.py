@@ -1,0 +1,23 @@
+"""A self-contained HTML report of one scoring run (plotly, with plotly.js inlined).
+
+``byoml score ... --report FILE`` writes it; notebooks reuse the figures. Each template names
+its report (``Template.report_kind``):
+
+* ``access``: the top anomalies with their ``Explanation``, a users x resources heatmap of the
+  highest scores, and the distribution of scores with the threshold;
+* ``series``: for each flagged series, actual, predicted, the band between the bounds, and the
+  flags over time, plus a table of the flagged bins;
+* ``table`` (and any kind this byoml does not draw, which the run summary notes): the top rows
+  by ``AnomalyScore``.
+
+:mod:`.collect` brings bounded frames to the driver, :mod:`.figures` draws them and
+:mod:`.html` writes the document.
+
+>>> info = write_report("report.html", scored, model.anomaly_condition(), template)  # doctest: +SKIP
+"""
+from .collect import KINDS, ReportData, collect
+from .figures import access_figures, figures, series_figures
+from .html import ReportInfo, check_report_path, html_table, render_html, write_report
+
+__all__ = ["KINDS", "ReportData", "ReportInfo", "access_figures", "check_report_path", "collect", "figures",
+           "html_table", "render_html", "series_figures", "write_report"]

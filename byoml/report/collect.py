@@ -1,0 +1,187 @@
+"""Collecting what a report shows from the scored DataFrame, with bounds.
+
+Only bounded results reach the driver: the top ``top_n`` rows (``limit``), a grid of at most
+``max_grid`` x ``max_grid`` cells, at most ``max_series`` series of at most ``max_points`` bins
+each, and a histogram of at most 162 buckets. The scored output itself stays a DataFrame
+however large it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pyspark is imported where used
+    from pyspark.sql import Column, DataFrame
+
+from ..templates.base import REPORT_KINDS as KINDS  # the kinds a template can name
+
+DEFAULT_TOP = 50
+DEFAULT_GRID = 30
+DEFAULT_SERIES = 12
+DEFAULT_POINTS = 24 * 31
+HISTOGRAM_WIDTH = 0.25
+HISTOGRAM_LOW, HISTOGRAM_HIGH = -10.0, 30.0
+
+SERIES_COLUMNS = ("ActualUsage", "PredictedUsage", "LowerBound", "UpperBound")
+ACCESS_COLUMNS = ("Account", "Resource", "AnomalyScore")
+ACCESS_TABLE = ("TenantId", "Account", "Resource", "AnomalyScore", "ScoringPath", "AccessCount", "Affinity",
+                "TrainingDays", "Explanation")
+
+
+
+@dataclass
+class ReportData:
+    """What a report shows: small pandas frames collected with bounds, plus the run's header."""
+
+    kind: str
+    header: Dict[str, str]
+    top: pd.DataFrame
+    top_flagged: bool = True
+    grid: Optional[pd.DataFrame] = None
+    histogram: Optional[pd.DataFrame] = None
+    threshold: Optional[float] = None
+    series: Optional[pd.DataFrame] = None
+    series_keys: List[str] = field(default_factory=list)
+    series_shown: int = 0
+    series_flagged: int = 0
+    flagged: int = 0
+    limits: Dict[str, int] = field(default_factory=dict)
+
+
+def collect(
+    scored: "DataFrame",
+    flag: "Column",
+    *,
+    kind: str,
+    header: Optional[Mapping[str, Any]] = None,
+    series_keys: Optional[Sequence[str]] = None,
+    threshold: Optional[float] = None,
+    top_n: int = DEFAULT_TOP,
+    max_grid: int = DEFAULT_GRID,
+    max_series: int = DEFAULT_SERIES,
+    max_points: int = DEFAULT_POINTS,
+    flagged: Optional[int] = None,
+) -> ReportData:
+    """Collect what the report shows from the scored DataFrame; ``flag`` is the anomaly column.
+
+    ``kind``: the template's report kind (one of :data:`KINDS`; the template declares it).
+    ``flagged``: the number of flagged rows when the caller knows it (else counted in Spark).
+    Every frame brought to the driver is capped.
+    """
+    from pyspark.sql import functions as F
+
+    if kind not in KINDS:
+        raise ValueError(f"report kind {kind!r} is none of {', '.join(KINDS)}")
+    flagged_df = scored.filter(flag)
+    flagged = int(flagged_df.count()) if flagged is None else int(flagged)
+    data = ReportData(kind=kind, header={k: str(v) for k, v in (header or {}).items()}, top=pd.DataFrame(),
+                      flagged=flagged, threshold=threshold,
+                      limits={"top_n": top_n, "max_grid": max_grid, "max_series": max_series, "max_points": max_points})
+    has_score = "AnomalyScore" in scored.columns
+    if kind == "series":
+        keys = [k for k in (series_keys or _string_keys(scored)) if k in scored.columns]
+        data.series_keys = keys
+        _collect_series(data, scored, flagged_df, keys, max_series, max_points, top_n)
+        return data
+    base = flagged_df if flagged else scored
+    data.top_flagged = bool(flagged)
+    order = [F.col("AnomalyScore").desc_nulls_last()] if has_score else []
+    columns = [c for c in (ACCESS_TABLE if kind == "access" else scored.columns) if c in scored.columns]
+    data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n))
+    if kind == "access":
+        if "TenantId" in data.top and data.top["TenantId"].nunique() <= 1:
+            data.header.setdefault("tenant", str(data.top["TenantId"].iloc[0]) if len(data.top) else "")
+            data.top = data.top.drop(columns=["TenantId"])
+        data.grid = _collect_grid(base, scored, max_grid)
+        data.histogram = _collect_histogram(scored)
+    return data
+
+
+def _string_keys(df: "DataFrame") -> List[str]:
+    from pyspark.sql import types as T
+
+    known = set(SERIES_COLUMNS) | {"SeriesStatus", "SeriesKind", "AnomalyReason", "IsAnomaly", "ModelVersion", "RunId"}
+    return [f.name for f in df.schema.fields if isinstance(f.dataType, T.StringType) and f.name not in known]
+
+
+def _to_pandas(df: "DataFrame") -> pd.DataFrame:
+    """The only way frames reach the driver here: every caller has bounded ``df`` (limit or aggregate)."""
+    return df.toPandas()
+
+
+def _collect_grid(base: "DataFrame", scored: "DataFrame", max_grid: int) -> pd.DataFrame:
+    """Cells (user, resource) -> highest score: the top users of ``base`` (the anomalies) with
+    every pair they have in ``scored``, so their usual resources show beside the odd ones."""
+    from pyspark.sql import functions as F
+
+    user_keys = ["TenantId", "Account"] if "TenantId" in base.columns else ["Account"]
+    users = (base.groupBy(*user_keys).agg(F.max("AnomalyScore").alias("_u"))
+             .orderBy(F.col("_u").desc_nulls_last(), *user_keys).limit(max_grid))
+    mine = scored.join(F.broadcast(users.select(*user_keys)), user_keys)
+    resources = (mine.groupBy("Resource").agg(F.max("AnomalyScore").alias("_r"))
+                 .orderBy(F.col("_r").desc_nulls_last(), "Resource").limit(max_grid))
+    explanation = F.max_by("Explanation", "AnomalyScore") if "Explanation" in base.columns else F.lit("")
+    cells = (
+        mine.join(F.broadcast(resources.select("Resource")), "Resource")
+        .groupBy(*user_keys, "Resource")
+        .agg(F.max("AnomalyScore").alias("AnomalyScore"), explanation.alias("Explanation"))
+        .limit(max_grid * max_grid)
+    )
+    return _to_pandas(cells)
+
+
+def _collect_histogram(scored: "DataFrame") -> pd.DataFrame:
+    """Counts of ``AnomalyScore`` in buckets of :data:`HISTOGRAM_WIDTH` (one Spark aggregation).
+
+    Scores are clipped to [:data:`HISTOGRAM_LOW`, :data:`HISTOGRAM_HIGH`], so the number of
+    buckets brought to the driver is bounded whatever the data.
+    """
+    from pyspark.sql import functions as F
+
+    score = F.least(F.greatest(F.col("AnomalyScore"), F.lit(HISTOGRAM_LOW)), F.lit(HISTOGRAM_HIGH))
+    bucket = F.floor(score / F.lit(HISTOGRAM_WIDTH)).cast("int")
+    valid = scored.filter(F.col("AnomalyScore").isNotNull() & ~F.isnan("AnomalyScore"))
+    limit = int((HISTOGRAM_HIGH - HISTOGRAM_LOW) / HISTOGRAM_WIDTH) + 2
+    counts = _to_pandas(valid.groupBy(bucket.alias("b")).agg(F.count(F.lit(1)).alias("n")).limit(limit))
+    counts = counts.sort_values("b").reset_index(drop=True)
+    counts["lo"] = counts["b"] * HISTOGRAM_WIDTH
+    counts["hi"] = counts["lo"] + HISTOGRAM_WIDTH
+    return counts[["lo", "hi", "n"]]
+
+
+def _collect_series(data: ReportData, scored: "DataFrame", flagged_df: "DataFrame", keys: List[str],
+                    max_series: int, max_points: int, top_n: int) -> None:
+    """The top ``max_series`` flagged series (most flags first), their latest ``max_points`` bins,
+    and the ``top_n`` flagged bins with the largest scores."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if not data.flagged:
+        data.series = pd.DataFrame()
+        return
+    score = F.abs(F.col("AnomalyScore")) if "AnomalyScore" in scored.columns else F.lit(0.0)
+    ranked = (flagged_df.groupBy(*keys).agg(F.count(F.lit(1)).alias("_flags"), F.max(score).alias("_top"))
+              .orderBy(F.col("_flags").desc(), F.col("_top").desc_nulls_last(), *keys))
+    data.series_flagged = int(ranked.count())
+    chosen = ranked.limit(max_series)
+    columns = [*keys, "TimeGenerated", *SERIES_COLUMNS,
+               *[c for c in ("IsAnomaly", "Anomalies", "AnomalyScore", "SeriesStatus") if c in scored.columns]]
+    latest = Window.partitionBy(*keys).orderBy(F.col("TimeGenerated").desc())
+    rows = (
+        scored.join(F.broadcast(chosen.select(*keys)), keys)
+        .select(*columns)
+        .withColumn("_n", F.row_number().over(latest))
+        .filter(F.col("_n") <= max_points)
+        .drop("_n")
+        .limit(max_series * max_points)
+    )
+    data.series = _to_pandas(rows)
+    if not len(data.series):
+        data.series_shown = 0
+    else:
+        data.series_shown = int(data.series.groupby(keys).ngroups) if keys else 1
+    top_cols = [*keys, "TimeGenerated", *SERIES_COLUMNS,
+                *[c for c in ("Anomalies", "AnomalyReason", "AnomalyScore", "SeriesKind") if c in scored.columns]]
+    data.top = _to_pandas(flagged_df.orderBy(score.desc_nulls_last(), "TimeGenerated").select(*top_cols).limit(top_n))

@@ -1,0 +1,116 @@
+"""The report's plotly figures, from the small frames :mod:`.collect` brought to the driver."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Mapping
+
+import pandas as pd
+
+from .collect import ReportData
+
+if TYPE_CHECKING:  # plotly is imported where used
+    from plotly.graph_objects import Figure
+
+
+def _label(row: Mapping[str, Any], multi_tenant: bool) -> str:
+    account = str(row["Account"])
+    return f"{account} · {str(row['TenantId'])[:8]}" if multi_tenant else account
+
+
+def access_figures(data: ReportData) -> List["Figure"]:
+    """The user x resource heatmap and the score histogram (plotly figures)."""
+    import plotly.graph_objects as go
+
+    figures = []
+    grid = data.grid
+    if grid is not None and len(grid):
+        multi = "TenantId" in grid and grid["TenantId"].nunique() > 1
+        grid = grid.assign(User=[_label(r, multi) for r in grid.to_dict("records")])
+        users = grid.groupby("User")["AnomalyScore"].max().sort_values(ascending=True).index.tolist()
+        resources = grid.groupby("Resource")["AnomalyScore"].max().sort_values(ascending=False).index.tolist()
+        z = grid.pivot_table(index="User", columns="Resource", values="AnomalyScore", aggfunc="max")
+        z = z.reindex(index=users, columns=resources)
+        text = grid.pivot_table(index="User", columns="Resource", values="Explanation", aggfunc="first")
+        text = text.reindex(index=users, columns=resources).fillna("")
+        figures.append(go.Figure(
+            go.Heatmap(
+                z=[[None if pd.isna(v) else float(v) for v in row] for row in z.to_numpy()],
+                x=resources, y=users, text=text.to_numpy().tolist(), colorscale="YlOrRd",
+                colorbar={"title": {"text": "score"}}, hoverongaps=False,
+                hovertemplate="%{y}<br>%{x}<br>score %{z:.2f}<br>%{text}<extra></extra>",
+            ),
+            layout={"title": {"text": "Users with anomalies × the resources they accessed: score of each pair "
+                                      "(blank: no access in the window)"},
+                    "height": 26 * len(users) + 420,
+                    "xaxis": {"type": "category", "tickangle": 45, "automargin": True},
+                    "yaxis": {"type": "category", "automargin": True, "dtick": 1}},
+        ))
+    hist = data.histogram
+    if hist is not None and len(hist):
+        fig = go.Figure(go.Bar(x=(hist["lo"] + hist["hi"]) / 2, y=hist["n"], width=(hist["hi"] - hist["lo"]),
+                               marker_color="#4c78a8", name="pairs"),
+                        layout={"title": {"text": "AnomalyScore of every scored pair"},
+                                "yaxis": {"type": "log", "dtick": 1, "title": {"text": "pairs"}},
+                                "xaxis": {"title": {"text": "AnomalyScore"}}, "height": 340, "bargap": 0})
+        if data.threshold is not None:
+            fig.add_vline(x=data.threshold, line_dash="dash", line_color="#d62728",
+                          annotation_text=f"threshold {data.threshold:g}")
+        figures.append(fig)
+    return figures
+
+
+def series_figures(data: ReportData) -> List["Figure"]:
+    """One panel per flagged series: actual, predicted, the band between the bounds, the flags."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    frame = data.series
+    if frame is None or not len(frame):
+        return []
+    keys = data.series_keys
+    if keys:
+        parts = [(k if isinstance(k, tuple) else (k,), g) for k, g in frame.groupby(keys, sort=True)]
+    else:
+        parts = [(("all",), frame)]
+    flags = {name: int(g["IsAnomaly"].astype(bool).sum()) if "IsAnomaly" in g else 0 for name, g in parts}
+    groups = sorted(parts, key=lambda p: -flags[p[0]])  # stable: most flags first, then by key
+    titles = [f"{' / '.join(str(v) for v in name)} · {flags[name]} flagged" for name, _ in groups]
+    height = 300 * len(groups) + 120
+    spacing = min(100 / height, 0.9 / max(1, len(groups) - 1))  # room for the dates and the next title
+    fig = make_subplots(rows=len(groups), cols=1, subplot_titles=titles, vertical_spacing=spacing)
+    shown = set()
+    for i, (_, g) in enumerate(groups, start=1):
+        g = g.sort_values("TimeGenerated")
+        first = i == 1
+        t = g["TimeGenerated"]
+        fig.add_trace(go.Scatter(x=t, y=g["UpperBound"], mode="lines", line={"width": 0}, hoverinfo="skip",
+                                 showlegend=False, legendgroup="band"), row=i, col=1)
+        fig.add_trace(go.Scatter(x=t, y=g["LowerBound"], mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor="rgba(76,120,168,0.18)", name="expected range", legendgroup="band",
+                                 showlegend=first, hovertemplate="lower %{y:.3g}<extra></extra>"), row=i, col=1)
+        fig.add_trace(go.Scatter(x=t, y=g["PredictedUsage"], mode="lines", line={"dash": "dash", "color": "#4c78a8"},
+                                 name="predicted", legendgroup="pred", showlegend=first), row=i, col=1)
+        fig.add_trace(go.Scatter(x=t, y=g["ActualUsage"], mode="lines+markers", marker={"size": 4},
+                                 line={"color": "#333333"}, name="actual", legendgroup="actual", showlegend=first),
+                      row=i, col=1)
+        # the flagged bins by their direction (Anomalies: +1 above the band, -1 below)
+        for direction, symbol, color, name in ((1, "triangle-up", "#d62728", "flag: above"),
+                                               (-1, "triangle-down", "#9467bd", "flag: below")):
+            hit = g[g["Anomalies"] == direction] if "Anomalies" in g else g.iloc[0:0]
+            if not len(hit):
+                continue
+            fig.add_trace(go.Scatter(x=hit["TimeGenerated"], y=hit["ActualUsage"], mode="markers",
+                                     marker={"symbol": symbol, "size": 11, "color": color}, name=name,
+                                     legendgroup=name, showlegend=name not in shown), row=i, col=1)
+            shown.add(name)
+    fig.update_layout(height=height, title={"text": "Flagged series: actual, predicted, bounds and flags"},
+                      hovermode="x unified", margin={"t": 90})
+    return [fig]
+
+
+def figures(data: ReportData) -> List["Figure"]:
+    """The report's plotly figures for its kind (used by the notebooks too)."""
+    if data.kind == "series":
+        return series_figures(data)
+    if data.kind == "access":
+        return access_figures(data)
+    return []
