@@ -16,6 +16,14 @@ A profile is learned per series at training and tells the detector how to model 
 * **status**: ``too_short`` with fewer than ``min_train_bins`` bins; such a series is still
   judged once the scoring lookback holds enough of its history, with a profile taken from it.
 
+Measured while building it (33 NAB series and the sample data): the square root for every
+non-negative series, gauges included, against none for all of them, traded NAB points between
+categories (AWS and Traffic gauges lost up to 11, the sample volumes gained 14); the rule
+here keeps the gauges of an ``avg`` table on their own scale and the volumes of a ``sum`` on the
+square root. Requiring three cycles and a day, not three cycles before the holdout, let four
+days of an AWS CPU series keep the daily job that spikes at one hour (both windows found
+instead of none).
+
 >>> import numpy as np
 >>> t = np.arange(24 * 14)
 >>> daily = 100 + 50 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(0).normal(0, 3, len(t))
