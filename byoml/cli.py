@@ -50,8 +50,16 @@ def _add_common(p: argparse.ArgumentParser, sink: bool) -> None:
         p.add_argument("--report", metavar="FILE", help=(
             "also write a self-contained HTML report of the run (top anomalies with explanations, "
             "a user x resource view, or each flagged series over time)"))
-    p.add_argument("--start", help="window start, ISO-8601 UTC (inclusive)")
-    p.add_argument("--end", help="window end, ISO-8601 UTC (exclusive)")
+    if sink:
+        p.add_argument("--start", help=(
+            "window start, ISO-8601 UTC (inclusive). Default: the newest day in the source (with a watermark: "
+            "what is new since the last run); with only --end, the day before it"))
+        p.add_argument("--end", help="window end, ISO-8601 UTC (exclusive). Default: one day after --start")
+    else:
+        p.add_argument("--start", help="window start, ISO-8601 UTC (inclusive). Default: the oldest data")
+        p.add_argument("--end", help=(
+            "window end, ISO-8601 UTC (exclusive). Default: the start of the newest day in the source, which "
+            "is kept out of training so that 'score' without a window judges unseen data"))
     p.add_argument("--config", help="YAML/JSON file with 'template:', 'source:', 'sink:' sections")
     p.add_argument("--summary-json", help="also write the run summary as JSON to this file")
 
@@ -60,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="byoml", description="Bring-your-own ML for Log Analytics exports, on Spark.")
     parser.add_argument("--version", action="version", version=f"byoml {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    parser.add_argument("--debug", action="store_true", help=(
+        "on an error, show the full Python traceback and Spark's own (JVM) messages"))
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("train", help="fit a template on a training window and save the model")
@@ -67,9 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, help=(
         "train on the N whole days before --end (default end: today 00:00 UTC) instead of giving --start; "
         "what a scheduled job uses"))
+    p.add_argument("--force", action="store_true", help=(
+        "train even below the template's minimum data (events, days, users...); the model and every row it "
+        "scores are then marked LowConfidence"))
 
     p = sub.add_parser("score", help="score a window with a saved model and write the _CL rows")
     _add_common(p, sink=True)
+    p.add_argument("--allow-overlap", action="store_true", help=(
+        "score a window that overlaps the model's training window or lies before it (refused by default: "
+        "a model scores its own training data as normal)"))
 
     p = sub.add_parser("sample-data", help="write a realistic export with labelled anomalies")
     p.add_argument("--template", default="access-rarity", help="template whose input to generate")
@@ -77,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "table: Perf writes Perf counters)")
     p.add_argument("--computers", type=int, help="Perf: number of computers (default 12)")
     p.add_argument("--out", required=True, help="output folder (am-<table> containers and labels.json)")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=7, help="random seed: the same seed writes the same export (default 7)")
     p.add_argument("--users", type=int, help="resource access: users in the main tenant (default 300)")
     p.add_argument("--tenants", type=int, help="resource access: number of tenants (default 1)")
     p.add_argument("--series", type=int, help="usage: number of DataTypes (default 20)")
@@ -88,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-lines-per-blob", type=int, help="lines before an overflow file *_1.json starts")
 
     p = sub.add_parser("evaluate", help="quality figures of a scored output against sample-data labels")
-    p.add_argument("--template", required=True)
+    p.add_argument("--template", required=True, help="the template that wrote the scores (name or module:Class)")
     p.add_argument("--scores", required=True, help="the sink folder, or its <Table>_CL folder")
     p.add_argument("--labels", required=True, help="labels.json written by sample-data (or its folder)")
     p.add_argument("--json", dest="json_out", help="also write the figures as JSON to this file")
@@ -119,7 +135,7 @@ def _cmd_train(args) -> int:
         if start:
             raise ConfigError("give either --start or --days, not both")
         start, end = days_before(args.days, end)
-    summary = train(args.template, args.source, args.model, start, end, args.config)
+    summary = train(args.template, args.source, args.model, start, end, args.config, force=args.force)
     _finish(summary, args)
     return EXIT_OK
 
@@ -128,7 +144,8 @@ def _cmd_score(args) -> int:
     from .run import score
 
     summary = score(args.template, args.source, args.model, args.sink, args.start, args.end,
-                    args.emit, args.config, quarantine_dir=args.quarantine, report=args.report)
+                    args.emit, args.config, quarantine_dir=args.quarantine, report=args.report,
+                    allow_overlap=args.allow_overlap)
     _finish(summary, args)
     return EXIT_OK
 
@@ -204,8 +221,7 @@ def _cmd_templates(args) -> int:
 
     if args.describe:
         cls = get_template_class(args.describe)
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{cls.name} {cls.version}: {doc}")
+        print(f"{cls.name} {cls.version}: {_summary_line(cls)}")
         print(f"reads {cls.table}, writes {cls.output_table}_CL, report: {cls.report_kind}")
         print("\noptions (--config template: section, or keyword arguments in Python):")
         for line in cls.explain_params().splitlines():
@@ -218,14 +234,25 @@ def _cmd_templates(args) -> int:
             for attr, spec in learned.items():
                 print(f"  {attr} ({'table' if spec.table else 'value'}): {spec.doc}")
         return EXIT_OK
+    rows = []
     for name in available():
         try:
             cls = get_template_class(name)
-            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            print(f"{name:<28} {cls.table:<14} -> {cls.output_table}_CL  {doc}")
+            rows.append((name, cls.table, f"{cls.output_table}_CL", _summary_line(cls)))
         except ByomlError as exc:
-            print(f"{name:<28} (broken: {exc})")
+            rows.append((name, "", "", f"(broken: {exc})"))
+    widths = [max(len(r[i]) for r in [("name", "reads", "writes", ""), *rows]) for i in range(3)]
+    print(f"{'name':<{widths[0]}}  {'reads':<{widths[1]}}  {'writes':<{widths[2]}}  what")
+    for row in rows:
+        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}")
+    print("\n'byoml templates --describe NAME' lists a template's options, output columns and what it learns.")
     return EXIT_OK
+
+
+def _summary_line(cls) -> str:
+    """The first sentence of a template class's docstring."""
+    doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+    return doc.split(". ")[0].rstrip(".") + "." if doc else ""
 
 
 def _cmd_replay(args) -> int:
@@ -255,8 +282,14 @@ COMMANDS = {
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    import os
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.debug:  # Spark's own messages too (local sessions read this when they start)
+        os.environ.setdefault("BYOML_SPARK_LOG_LEVEL", "WARN")
+    elif args.command in ("train", "score", "demo"):
+        _quiet_pyspark_error_logs()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     try:
@@ -270,13 +303,62 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"byoml {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # an Azure SDK error byoml did not translate: still no secret, no traceback
-        if type(exc).__module__.startswith("azure."):
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            print(f"byoml {args.command}: Azure error {type(exc).__name__}: {redact(first_line)}"
-                  " (run with -v for details; check the endpoint, the network and the identity's roles)", file=sys.stderr)
-            return EXIT_FAILED
-        raise
+    except Exception as exc:  # not a ByomlError: a short answer, the full story only with --debug
+        if args.debug:
+            raise
+        message, code = explain_failure(exc)
+        print(f"byoml {args.command}: {redact(message)}", file=sys.stderr)
+        return code
+
+
+def _quiet_pyspark_error_logs() -> None:
+    """PySpark 4 logs every analysis error, with its whole plan, as JSON on stderr before raising it; the
+    error's first line (and its suggestion) is what the CLI prints instead (``--debug`` keeps the logs)."""
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # PySpark 3.5: no such logs
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 10)
+
+
+def explain_failure(exc: BaseException) -> "tuple[str, int]":
+    """One or a few lines for an exception byoml did not raise itself, and the exit code.
+
+    * Spark could not analyse a query (a column or expression from the config: ``where:``,
+      ``group_by``...): Spark's own first line, with its "Did you mean" suggestion; exit 2.
+    * A Python error inside Spark's workers (a template's pandas code): the Python traceback only,
+      without the JVM's; exit 1.
+    * An Azure SDK error: its first line; exit 1.
+    * Any other error in a template's code: its Python traceback, without Py4J/Java frames; exit 1.
+    """
+    import traceback
+
+    name = type(exc).__name__
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else name
+    try:
+        from pyspark.errors import AnalysisException, PythonException
+    except ImportError:  # pragma: no cover - pyspark is a dependency
+        AnalysisException = PythonException = ()  # type: ignore[assignment]
+    if AnalysisException and isinstance(exc, AnalysisException):
+        first = first.split("; line ")[0].split(" SQLSTATE:")[0].strip()
+        return (f"error: Spark cannot run a query of this run: {first}. Check the column names and expressions "
+                "in the config's template: section (where:, group_by, value_column...). --debug shows Spark's plan",
+                EXIT_USAGE)
+    if PythonException and isinstance(exc, PythonException):
+        tb = text[text.find("Traceback (most recent call last)"):] if "Traceback (most recent call" in text else first
+        jvm = ("at org.", "at java.", "at scala.")
+        tb = "\n".join(line for line in tb.splitlines() if line.strip() and not line.lstrip().startswith(jvm))
+        return f"error in the template's code, on a Spark worker:\n{tb.rstrip()}\n(--debug shows Spark's messages too)", EXIT_FAILED
+    if type(exc).__module__.startswith("azure."):
+        return (f"Azure error {name}: {first} (run with -v for details; check the endpoint, the network and the "
+                "identity's roles)", EXIT_FAILED)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "py4j" not in f.filename and "/pyspark/" not in f.filename]
+    where = "".join(traceback.format_list(frames[-8:]))
+    if "py4j" in type(exc).__module__ or name == "Py4JJavaError":
+        first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("\tat ")), name)
+    return f"error: {name}: {first}\n{where.rstrip()}\n(--debug shows the full traceback)", EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

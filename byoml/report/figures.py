@@ -102,7 +102,10 @@ def series_figures(data: ReportData) -> List["Figure"]:
                                      marker={"symbol": symbol, "size": 11, "color": color}, name=name,
                                      legendgroup=name, showlegend=name not in shown), row=i, col=1)
             shown.add(name)
-    fig.update_layout(height=height, title={"text": "Flagged series: actual, predicted, bounds and flags"},
+    unit = data.unit or "value per bin"
+    fig.update_yaxes(title_text=unit)
+    fig.update_xaxes(title_text="time (UTC)", row=len(groups), col=1)
+    fig.update_layout(height=height, title={"text": f"Flagged series: actual, predicted, bounds and flags ({unit})"},
                       hovermode="x unified", margin={"t": 90})
     return [fig]
 

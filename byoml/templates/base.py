@@ -293,8 +293,9 @@ class Model(ABC):
 #: time) and ``table`` (the top rows by ``AnomalyScore``, for any template). A template naming
 #: another kind gets ``table``, and the run summary says so.
 REPORT_KINDS = ("access", "series", "table")
-#: Columns byoml adds to every output row when the template's ``score`` does not.
-RUN_COLUMNS = "ModelVersion string, RunId string"
+#: Columns byoml adds to every output row when the template's ``score`` does not (``LowConfidence``:
+#: the model was trained with ``--force`` on less data than the template's ``minimum_training``).
+RUN_COLUMNS = "ModelVersion string, RunId string, LowConfidence boolean"
 
 
 class Template(ABC):
@@ -317,6 +318,9 @@ class Template(ABC):
     ``model_class``    its :class:`Model` subclass
     ``sample_data``    key of the generator in :mod:`byoml.sample_data` whose labels it is evaluated on
     ``score_lookback`` history the scoring step needs before the window (read from the source)
+    ``minimum_training`` the least training data the template's statistics mean something on:
+                       ``{"events": 200, "days": 3, ...}``, checked against the read's counts and the
+                       model's ``metadata["counts"]`` (``train`` refuses below it unless forced)
     """
 
     name: ClassVar[str] = ""
@@ -328,6 +332,7 @@ class Template(ABC):
     Config: ClassVar[Type[TemplateConfig]] = TemplateConfig
     sample_data: ClassVar[Optional[str]] = None
     score_lookback: ClassVar[dt.timedelta] = dt.timedelta(0)
+    minimum_training: ClassVar[Dict[str, int]] = {"events": 1, "days": 1}
     model_class: ClassVar[Type[Model]]
 
     def __init__(self, config: Optional[Any] = None, **options: Any) -> None:
@@ -394,6 +399,22 @@ class Template(ABC):
     def required_columns(self) -> List[str]:
         """Columns that must be present in the data; absent ones are a clear error."""
         return []
+
+    def input_filters(self) -> List[Tuple[str, Any]]:
+        """The rows :meth:`prepare` keeps, as ordered ``(reason, keep)`` pairs of a name and a Spark
+        condition on the table's rows: a row is dropped for the first reason whose condition is not true.
+        The run summary counts the rows each reason drops; :meth:`apply_filters` applies them."""
+        return []
+
+    def apply_filters(self, events):
+        """``events`` without the rows :meth:`input_filters` drop."""
+        for _, keep in self.input_filters():
+            events = events.filter(keep)
+        return events
+
+    def filter_hint(self) -> str:
+        """What to change when the filters leave nothing (said with the counts of each reason)."""
+        return "Check the template's filters in the config."
 
     # -- the algorithm --------------------------------------------------
     @abstractmethod
