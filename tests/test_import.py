@@ -120,6 +120,18 @@ def test_event_origin_id_is_stable_and_batches_do_not_change_the_output(tmp_path
     assert ids[0] == ids[2] != ids[1]  # the repeated record is one event for the reader's dedupe
 
 
+def test_a_folder_is_read_without_the_output_inside_it(tmp_path):
+    folder = tmp_path / "logs"
+    (folder / "dc").mkdir(parents=True)
+    _write_jsonl(folder / "dc" / "a.json", [winlogbeat_logon()])
+    _write_jsonl(folder / "b.jsonl.gz", [winlogbeat_share()], gz=True)
+    (folder / "readme.md").write_text("# not an input\n")
+    first = import_events(str(folder), str(folder / "export"), fmt="winlogbeat")
+    again = import_events(str(folder), str(folder / "export"), fmt="winlogbeat", append=True)
+    assert (first.files, first.read, again.files, again.read) == (2, 2, 2, 2)  # not the export's own .json files
+    assert len(_rows(folder / "export")) == 4
+
+
 def test_nxlog_with_a_yaml_map_file(tmp_path):
     records = [
         {"MachineName": "FS2", "EventTime": "2026-11-02 11:30:00", "EventID": 5140, "SubjectUserName": "bob",
@@ -169,10 +181,10 @@ def test_csv_header_names_and_the_portal_time_format(tmp_path):
     other = tmp_path / "map.yaml"
     other.write_text("columns:\n  TimeGenerated: When\n  Computer: Server\n  Account: Who\n  ShareName: Share\n"
                      "constants:\n  EventID: 5140\n")
-    report = import_events(str(folder), str(tmp_path / "both"), fmt="csv", map_file=str(other))
+    report = import_events(str(folder), str(folder / "both"), fmt="csv", map_file=str(other))  # OUT inside IN
     assert report.files == 2 and report.read == 3
     assert report.skipped == {"TimeGenerated: missing": 2}  # a.csv has no When column
-    (erin,) = _rows(tmp_path / "both")
+    (erin,) = _rows(folder / "both")
     assert (erin["TimeGenerated"], erin["Computer"], erin["Account"], erin["EventID"]) == (
         "2026-11-02T13:00:00Z", "FS9", "CONTOSO\\erin", 5140)
 

@@ -88,7 +88,8 @@ def test_bodies_among_plain_export_files_are_found_and_broken_ones_quarantined(s
     assert result.stats.malformed == 1 and result.stats.quarantined == 1
     # the cut-off body holds no complete record: it is quarantined whole, from its record on
     assert result.stats.truncated_bodies == 1 and result.stats.recovered == 0
-    assert result.quarantine().first()["Record"] == '{"TimeGenerated": "2026-11-02T1'
+    row = result.quarantine().first()
+    assert row.Record == '{"TimeGenerated": "2026-11-02T1' and "without a complete record" in row.Reason and row.Line == 2
     # a source that knows its lines are bodies (Event Hubs) unwraps in the first pass; plain lines still read
     src = LocalExportSource(str(tmp_path))
     files, report = src.list_files("SecurityEvent", TimeWindow())

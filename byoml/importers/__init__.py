@@ -86,16 +86,18 @@ class ImportReport:
                                               "skipped", "examples", "first", "last", "folders", "layout")}
 
 
-def input_files(path: str, fmt: str) -> List[str]:
-    """The files to import: ``path`` itself, or the JSON Lines (or CSV) files under the folder, sorted."""
+def input_files(path: str, fmt: str, out: Optional[str] = None) -> List[str]:
+    """The files to import: ``path`` itself, or the JSON Lines (or CSV) files under the folder,
+    sorted (the output folder ``out`` left out, should it lie inside)."""
     if os.path.isfile(path):
         return [path]
     if not os.path.isdir(path):
         raise ConfigError(f"input '{path}' does not exist")
     suffixes = CSV_SUFFIXES if fmt == "csv" else JSON_SUFFIXES
+    skip = os.path.realpath(out) if out else None
     found = []
     for folder, dirs, names in os.walk(path):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(folder, d)) != skip)
         for name in sorted(names):
             stem = name[:-3] if name.endswith(".gz") else name
             if stem.lower().endswith(suffixes) and not name.startswith("."):
@@ -134,8 +136,9 @@ def _csv_records(path: str) -> Iterator[Tuple[int, Any]]:
     """(line number, record) of a CSV file with a header; empty cells are no value.
 
     A header ``Name [UTC]`` (the portal's export) is the column ``Name``, its times in UTC.
+    Bytes that are not UTF-8 become U+FFFD (a row is not dropped for a stray byte in one cell).
     """
-    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as text:
         reader = csv.reader(text)
         header = next(reader, None)
         if header is None:
@@ -180,7 +183,7 @@ def import_events(
     table = canonical_table_name(table)
     fmap = field_map or load_field_map(fmt, map_file)
     tz = fmap.tzinfo()
-    files = input_files(source, fmt)
+    files = input_files(source, fmt, out)
     container = os.path.join(out, container_name(table))
     if os.path.isdir(container) and os.listdir(container) and not append:
         raise ConfigError(f"'{container}' already holds data; importing into it again would add the records twice "

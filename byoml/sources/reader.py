@@ -404,7 +404,9 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
         F.xxhash64(F.col("_raw")).alias("_h1"),
         (F.when(usable_eoi.isNull(), F.xxhash64(F.lit("byoml"), F.col("_raw"))) if eoi_key
          else F.xxhash64(F.lit("byoml"), F.col("_raw"))).alias("_h2"),
-        F.when(bad & F.col("_cut_off").isNotNull(), F.concat(
+        F.when(bad & (F.col("_cut_off") == 0),
+               F.lit('malformed: a {"records":[...]} body that does not parse (cut off?), without a complete record'))
+        .when(bad & F.col("_cut_off").isNotNull(), F.concat(
             F.lit('malformed: the end of a {"records":[...]} body that does not parse (cut off?), after its '),
             F.col("_cut_off").cast("string"), F.lit(" complete records (read)")))
         .when(F.col("_status") == MALFORMED, F.lit("malformed: not a JSON object"))
