@@ -7,6 +7,7 @@
                  [--emit anomalies|all] [--config FILE] [--report FILE]
     byoml sample-data --template NAME --out DIR [--seed N] ...
     byoml evaluate --template NAME --scores DIR --labels FILE
+    byoml import --from winlogbeat|nxlog|csv [--table SecurityEvent] [--map FILE] [--layout 5min|hourly] IN OUT
     byoml replay DIR [--config FILE]
     byoml demo
     byoml templates [--describe NAME]
@@ -24,6 +25,8 @@ from typing import List, Optional
 from ._version import __version__
 from .credentials import install_log_redaction, redact
 from .errors import ByomlError, ConfigError
+from .importers import DEFAULT_RESOURCE_ID, FORMATS
+from .sources.layout import LAYOUTS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -109,6 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", required=True, help="labels.json written by sample-data (or its folder)")
     p.add_argument("--json", dest="json_out", help="also write the figures as JSON to this file")
     p.add_argument("--config", help="the config the scores were made with (its output_table is read)")
+
+    p = sub.add_parser("import", help="write events in Winlogbeat, NXLog or CSV fields as a workspace export",
+                       description="Map events in other field names onto a Log Analytics table and write them in the "
+                                   "export layout (OUT/am-<table>/WorkspaceResourceId=.../y=/m=/d=/h=/m=/PT05M.json), "
+                                   "which --source of train and score reads. The field maps: docs/import.md.")
+    p.add_argument("--from", dest="fmt", required=True, choices=FORMATS, help=(
+        "the field layout of IN: winlogbeat (ECS, winlog.event_data.*), nxlog (flat: Hostname, EventTime, "
+        "SubjectUserName...) or csv (a header row; Log Analytics column names by default)"))
+    p.add_argument("--table", default="SecurityEvent", help="the Log Analytics table written (default SecurityEvent)")
+    p.add_argument("--map", dest="map_file", metavar="FILE", help=(
+        "YAML/JSON field map changing the built-in one: columns (target column -> source field or list of "
+        "fallbacks), constants, timezone, extends (default: the built-in map of --from)"))
+    p.add_argument("--layout", choices=LAYOUTS, default="5min",
+                   help="5-minute folders with PT05M.json (default, today's export) or hourly PT1H.json")
+    p.add_argument("--workspace-resource-id", default=DEFAULT_RESOURCE_ID,
+                   help=f"the WorkspaceResourceId= folder written (default {DEFAULT_RESOURCE_ID})")
+    p.add_argument("--append", action="store_true",
+                   help="add to an OUT that already holds the table (default: refuse, so nothing is imported twice)")
+    p.add_argument("--summary-json", help="also write the counts (read, written, skipped by reason) as JSON to this file")
+    p.add_argument("input", metavar="IN", help="a JSON Lines or CSV file (gzipped or not), or a folder of them")
+    p.add_argument("out", metavar="OUT", help="the export folder to write (am-<table> is created in it)")
 
     p = sub.add_parser("demo", help="sample data -> train -> score -> results, locally")
     p.add_argument("--dir", default="byoml-demo", help="working folder (default ./byoml-demo)")
@@ -210,6 +234,22 @@ def _cmd_evaluate(args) -> int:
     return EXIT_OK
 
 
+def _cmd_import(args) -> int:
+    from .importers import import_events
+
+    report = import_events(args.input, args.out, fmt=args.fmt, table=args.table, map_file=args.map_file,
+                           layout=args.layout, resource_id=args.workspace_resource_id, append=args.append)
+    print(report.render(), file=sys.stderr)
+    if args.summary_json:
+        with open(args.summary_json, "w", encoding="utf-8") as fh:
+            json.dump(report.to_dict(), fh, indent=2)
+    if report.written == 0:
+        print(f"byoml import: error: none of the {report.read:,} records read could be imported (see the reasons above)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -275,6 +315,7 @@ COMMANDS = {
     "score": _cmd_score,
     "sample-data": _cmd_sample_data,
     "evaluate": _cmd_evaluate,
+    "import": _cmd_import,
     "demo": _cmd_demo,
     "templates": _cmd_templates,
     "replay": _cmd_replay,

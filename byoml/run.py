@@ -178,6 +178,11 @@ def _read_prepared(summary: RunSummary, source: ExportSource, template: Template
             files=s.files, records=s.records, quarantined=s.quarantined, duplicates=s.duplicates,
             out_of_window=s.out_of_window, other_table=s.other_table, rows_read=s.rows,
         )
+        if s.truncated_bodies:
+            summary.add_counts(recovered=s.recovered)
+            summary.notes.append(
+                f"{s.truncated_bodies} truncated {{\"records\":[...]}} bodies: {s.recovered} complete records in them "
+                f"were read, {s.cut_off} cut off at their end quarantined (counts are per record, exact)")
         if s.skipped_folders:
             summary.notes.append(
                 f"{len(s.skipped_folders)} folders do not follow the export layout and were skipped, "

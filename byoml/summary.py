@@ -66,7 +66,7 @@ class RunSummary:
             if parts:
                 lines.append(f"  {label:<12} " + " · ".join(parts))
 
-        row("read", "files", "records", "rows_read")
+        row("read", "files", "records", "recovered", "rows_read")
         row("dropped", "quarantined", "duplicates", "out_of_window", "other_table")
         if any(self.filtered.values()):
             lines.append(f"  {'filtered':<12} " + " · ".join(
