@@ -8,8 +8,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import socket
 import sys
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from .errors import JavaNotFoundError
 
@@ -43,64 +44,118 @@ def active_session():
     return session
 
 
+REMOTE_ENV = "BYOML_SPARK_REMOTE"
+
+
 def get_spark(master: Optional[str] = None, app_name: str = "byoml"):
-    """Return the active SparkSession or start a local one.
+    """Return the active SparkSession or start one.
 
     The session time zone is set to UTC: Log Analytics times are UTC and hour
     bins, day boundaries and output timestamps must not depend on the machine.
 
     Local sessions honour ``BYOML_SPARK_MASTER`` (default ``local[2]``) and
-    ``BYOML_SPARK_DRIVER_MEMORY`` (default ``2g``).
+    ``BYOML_SPARK_DRIVER_MEMORY`` (default ``2g``). ``BYOML_SPARK_REMOTE`` asks for Spark
+    Connect instead: ``sc://host:port`` connects to a server; ``local[N]`` starts a local
+    Connect server in this process (as Databricks serverless and standard access run the
+    client) and then points ``BYOML_SPARK_REMOTE`` at it, so child processes (notebook
+    kernels, CLI runs) connect to the same server.
     """
     session = active_session()
     if session is None:
-        session = _start_local(master or os.environ.get("BYOML_SPARK_MASTER", DEFAULT_MASTER), app_name)
+        remote = os.environ.get(REMOTE_ENV, "").strip()
+        if remote.startswith("local"):
+            session = _start_local_connect(remote, app_name)
+        elif remote:
+            session = _connect(remote)
+        else:
+            session = _start_local(master or os.environ.get("BYOML_SPARK_MASTER", DEFAULT_MASTER), app_name)
     session.conf.set("spark.sql.session.timeZone", "UTC")
     return session
 
 
-def _start_local(master: str, app_name: str):
+# SQL settings a session may change at run time (also sent to a Connect server's session)
+RUNTIME_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def _local_conf(master: str, app_name: str) -> Dict[str, str]:
+    """The settings of a local Spark (classic, or the server of a local Spark Connect session)."""
     check_java()
     # Python workers (pandas UDFs) must run this interpreter, not whatever 'python' is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
-
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", os.environ.get("BYOML_SPARK_SHUFFLE_PARTITIONS", "4"))
-        .config("spark.default.parallelism", "4")
-        .config("spark.driver.memory", os.environ.get("BYOML_SPARK_DRIVER_MEMORY", "2g"))
-        .config("spark.sql.session.timeZone", "UTC")
+    return {
+        "spark.master": master,
+        "spark.app.name": app_name,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        # FATAL: a failed task's ERROR log repeats, in JVM form, the error byoml reports (--debug: WARN)
+        "spark.log.level": os.environ.get("BYOML_SPARK_LOG_LEVEL", "FATAL"),
+        "spark.sql.shuffle.partitions": os.environ.get("BYOML_SPARK_SHUFFLE_PARTITIONS", "4"),
+        "spark.default.parallelism": "4",
+        "spark.driver.memory": os.environ.get("BYOML_SPARK_DRIVER_MEMORY", "2g"),
         # the parallel collector: G1's concurrent work competes with the task threads on few cores
         # (benchmarks/README.md)
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC -XX:+UseParallelGC")
-        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
-        .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:+UseParallelGC",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+        "spark.sql.sources.parallelPartitionDiscovery.threshold": "1000000",
         # exports are many small files: pack them into few tasks instead of one task per 32 files
-        .config("spark.sql.files.openCostInBytes", "65536")
-    )
-    session = builder.getOrCreate()
-    try:  # FATAL: a failed task's ERROR log repeats, in JVM form, the error byoml reports (--debug: WARN)
-        session.sparkContext.setLogLevel(os.environ.get("BYOML_SPARK_LOG_LEVEL", "FATAL"))
-    except Exception:  # pragma: no cover - Spark Connect has no SparkContext
-        pass
-    return session
+        "spark.sql.files.openCostInBytes": "65536",
+        **RUNTIME_CONF,
+    }
+
+
+def _start_local(master: str, app_name: str):
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder
+    for key, value in _local_conf(master, app_name).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_local_connect(master: str, app_name: str):
+    """A Spark Connect server on ``master`` inside this process (on a free port), and a client of it."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    port = _free_port()
+    conf = {**_local_conf(master, app_name), "spark.connect.grpc.binding.port": str(port)}
+    ConnectSession._start_connect_server(master, conf)
+    url = f"sc://localhost:{port}"
+    os.environ[REMOTE_ENV] = url
+    return _connect(url)
+
+
+def _connect(url: str):
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    builder = ConnectSession.builder.remote(url)
+    for key, value in RUNTIME_CONF.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def is_classic(session) -> bool:
     """True for a classic (JVM-backed) session, False under Spark Connect."""
-    try:
-        session.sparkContext  # noqa: B018 - raises under Spark Connect
-        return True
-    except Exception:
-        return False
+    return not type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def spark_major() -> int:
+    """The major version of the installed PySpark (3 or 4)."""
+    import pyspark
+
+    return int(pyspark.__version__.split(".")[0])
 
 
 def timestamp_literal(value):
@@ -120,10 +175,9 @@ def materialize(df):
     checkpoint is released with the DataFrame (unlike ``persist``, nothing to unpersist);
     Spark Connect before 4.0 has none, so there the DataFrame is persisted instead.
     """
-    import pyspark
     from pyspark import StorageLevel
 
-    if is_classic(df.sparkSession) or int(pyspark.__version__.split(".")[0]) >= 4:
+    if is_classic(df.sparkSession) or spark_major() >= 4:
         return df.localCheckpoint(eager=True)
     kept = df.persist(StorageLevel.MEMORY_AND_DISK)  # pragma: no cover - Spark Connect 3.5
     kept.count()
@@ -150,9 +204,7 @@ class ObservedCounts:
         self.df = df.observe(self._observation, *self._aggregates)
 
     def get(self) -> dict:
-        import pyspark
-
-        if int(pyspark.__version__.split(".")[0]) >= 4:
+        if spark_major() >= 4:
             try:
                 values = self._observation.get
             except Exception:  # noqa: BLE001 - not observed: compute below

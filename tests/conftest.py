@@ -1,4 +1,9 @@
-"""Shared fixtures: one local SparkSession for the whole suite, sample exports, real data paths."""
+"""Shared fixtures: one local SparkSession for the whole suite, sample exports, real data paths.
+
+``BYOML_TEST_SPARK=connect`` runs the suite over Spark Connect (as Databricks serverless and
+standard access run it): the session is a Connect client of a local server started in this
+process, and child processes (notebook kernels, CLI runs) connect to the same server.
+"""
 from __future__ import annotations
 
 import os
@@ -18,11 +23,21 @@ def shared_data(*parts: str) -> pathlib.Path:
     return path
 
 
+TEST_SPARK = os.environ.get("BYOML_TEST_SPARK", "classic")
+if TEST_SPARK not in ("classic", "connect"):
+    raise pytest.UsageError(f"BYOML_TEST_SPARK={TEST_SPARK!r}: use classic or connect")
+if TEST_SPARK == "connect":
+    os.environ["BYOML_SPARK_REMOTE"] = os.environ.get("BYOML_SPARK_MASTER", "local[2]")
+else:
+    os.environ.pop("BYOML_SPARK_REMOTE", None)
+
+
 @pytest.fixture(scope="session")
 def spark():
-    from byoml.spark import get_spark
+    from byoml.spark import get_spark, is_classic
 
     session = get_spark()
+    assert is_classic(session) == (TEST_SPARK == "classic"), f"BYOML_TEST_SPARK={TEST_SPARK} gave {type(session)}"
     yield session
     session.stop()
 

@@ -51,6 +51,7 @@ _BODY_TRAILER = r'\s*(\]\s*\}|,)\s*$'  # after the last record: the end of a who
 # also fall inside a record, in a string or a nested array of objects: pieces are joined again
 # until they make a whole JSON object)
 _RECORD_BOUNDARY = r'(?<=\})(?=\s*,\s*\{)'
+_LEADING_COMMA, _SPACES = r'^\s*,\s*', r'\s*'
 _REASON_SAMPLE_CHARS = 60
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 
@@ -217,38 +218,41 @@ def _fill_status_counts(stats: ReadStats, counts, required: Sequence[str]) -> No
     stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}
 
 
-def _is_one_object(text):
-    """True where ``text`` is exactly one JSON object (nothing after it; ``from_json`` alone
+def _raw(pattern: str) -> str:
+    """``pattern`` as a raw SQL string literal (backslashes kept as they are)."""
+    assert "'" not in pattern, pattern
+    return f"r'{pattern}'"
+
+
+def _one_object_sql(text: str) -> str:
+    """SQL: true where ``text`` is exactly one JSON object (nothing after it; ``from_json`` alone
     ignores what follows a value, so the object is parsed as a field between two others)."""
-    from pyspark.sql import functions as F
-
-    probe = F.from_json(F.concat(F.lit('{"v":'), text, F.lit(',"e":1}')), f"v string, e int, `{_CORRUPT}` string",
-                        {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT})
-    return F.coalesce(probe.getField(_CORRUPT).isNull() & (probe.getField("e") == 1) & F.ltrim(text).startswith("{"),
-                      F.lit(False))
+    probe = (f"""from_json(concat('{{"v":', {text}, ',"e":1}}'), 'v string, e int, `{_CORRUPT}` string', """
+             f"map('mode', 'PERMISSIVE', 'columnNameOfCorruptRecord', '{_CORRUPT}'))")
+    return f"coalesce({probe}.`{_CORRUPT}` IS NULL AND {probe}.e = 1 AND ltrim({text}) LIKE '{{%', false)"
 
 
-def recover_records(value):
-    """The records of a truncated ``{"records":[...]}`` body: ``struct(done array<string>, tail string)``.
+def recover_records(value: str):
+    """The records of a truncated ``{"records":[...]}`` body in column ``value``:
+    ``struct(done array<string>, tail string)``.
 
     ``done`` are its complete records, as they stand in the body; ``tail`` is the text after the
     last of them (the record cut off), or null when the body ends on a record boundary. A SQL
     expression (split at the candidate boundaries, then a fold that joins pieces until they make
-    a whole object), evaluated only on bodies that do not parse.
+    a whole object), evaluated only on bodies that do not parse. It is written as SQL text: as
+    Column objects its nesting made a Spark Connect plan deeper than protobuf decodes (100 levels).
     """
     from pyspark.sql import functions as F
 
-    pieces = F.split(F.regexp_replace(value, _BODY_HEAD + r"\s*", ""), _RECORD_BOUNDARY)
-    no_text = F.lit(None).cast("string")
-
-    def step(acc, piece):
-        text = F.when(acc["buf"].isNull(), F.regexp_replace(piece, r"^\s*,\s*", "")).otherwise(F.concat(acc["buf"], piece))
-        last = F.regexp_replace(text, _BODY_TRAILER, "")  # the body's last record, before its ]} or a comma
-        record = F.when(_is_one_object(text), text).when(_is_one_object(last), last)
-        return F.when(record.isNotNull(), F.struct(F.concat(acc["done"], F.array(record)).alias("done"), no_text.alias("buf"))
-                      ).otherwise(F.struct(acc["done"].alias("done"), text.alias("buf")))
-
-    folded = F.aggregate(pieces, F.struct(F.array().cast("array<string>").alias("done"), no_text.alias("buf")), step)
+    text = f"CASE WHEN acc.buf IS NULL THEN regexp_replace(piece, {_raw(_LEADING_COMMA)}, '') ELSE concat(acc.buf, piece) END"
+    last = f"regexp_replace({text}, {_raw(_BODY_TRAILER)}, '')"  # the body's last record, before its ]} or a comma
+    record = f"CASE WHEN {_one_object_sql(text)} THEN {text} WHEN {_one_object_sql(last)} THEN {last} END"
+    step = (f"(acc, piece) -> CASE WHEN ({record}) IS NOT NULL "
+            f"THEN named_struct('done', concat(acc.done, array({record})), 'buf', CAST(NULL AS STRING)) "
+            f"ELSE named_struct('done', acc.done, 'buf', {text}) END")
+    pieces = f"split(regexp_replace(`{value}`, {_raw(_BODY_HEAD + _SPACES)}, ''), {_raw(_RECORD_BOUNDARY)})"
+    folded = F.expr(f"aggregate({pieces}, named_struct('done', CAST(array() AS array<string>), "
+                    f"'buf', CAST(NULL AS STRING)), {step})")
     tail = F.when(F.length(F.trim(folded["buf"])) > 0, folded["buf"])
     return F.struct(folded["done"].alias("done"), tail.alias("tail"))
 
@@ -311,7 +315,7 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
             "value", "_file", "_line", F.when(F.col("_wrapped"), wrapped).alias("_records"), "_wrapped")
         # a body that does not parse: its complete records are recovered, the rest is one bad record
         truncated = F.col("_wrapped") & F.col("_records").isNull() & F.substring("value", 1, _WRAPPER_HEAD_CHARS).rlike(_BODY_HEAD)
-        bodies = bodies.select("*", F.when(truncated, recover_records(F.col("value"))).alias("_body"))
+        bodies = bodies.select("*", F.when(truncated, recover_records("value")).alias("_body"))
         done, tail = F.col("_body.done"), F.col("_body.tail")
         # a body without a single complete record is quarantined whole
         tail = F.when(tail.isNotNull() | (F.size(done) == 0), F.coalesce(tail, F.col("value")))
