@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 SOURCE_OPTIONS = {
-    "watermark", "late_hours", "staging_dir", "download_threads", "secret_scope", "secret_key", "secret_kind",
+    "watermark", "late_hours", "staging_dir", "fetch_partitions", "secret_scope", "secret_key", "secret_kind",
     # Event Hubs
     "checkpoint_url", "checkpoint_container", "max_wait_seconds", "time_limit_seconds", "consumer_group",
     # la-query

@@ -1,7 +1,8 @@
 """The interface every source implements: list an export's files, read them with Spark.
 
 Incremental reads (``source: watermark: DIR``) are shared here: a source that can stage
-byte ranges (:meth:`ExportSource.stage_piece`) gets them for free. ``run.score`` calls
+byte ranges (:meth:`ExportSource.stage_piece`), or hand them to the executors
+(:meth:`ExportSource.pieces_input`), gets them for free. ``run.score`` calls
 :meth:`ExportSource.incremental_window` (when no window is given), :meth:`ExportSource.begin`
 before scoring and :meth:`ExportSource.commit` after the sink succeeded.
 """
@@ -14,7 +15,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 from ..errors import EmptyWindowError, SourceError
 from ..timewindow import TimeWindow
 from .layout import ExportFile, WalkReport
-from .reader import ReadResult, ReadStats, read_export_files
+from .reader import Inputs, ReadResult, ReadStats, read_export_files
 from .watermark import Increment, Piece, Watermark, covering_window
 
 
@@ -43,9 +44,18 @@ class ExportSource(ABC):
         """Paths Spark can read for ``files`` (a remote source stages them first)."""
         return [f.path for f in files]
 
-    def read_paths(self, files: Sequence[ExportFile], report: WalkReport) -> List[str]:
-        """What Spark is given to read ``files``: files, or folders that hold exactly them."""
+    def read_paths(self, files: Sequence[ExportFile], report: WalkReport) -> Inputs:
+        """What Spark is given to read ``files``: files, or folders that hold exactly them
+        (or the lines the executors fetch, for a source that overrides :meth:`pieces_input`)."""
         return self.spark_paths(files)
+
+    def pieces_input(self, pieces: Sequence[Piece], history: Sequence[ExportFile]) -> Inputs:
+        """What the reader reads for an increment's ``pieces`` plus whole ``history`` files."""
+        return self._increment_paths(pieces) + self.spark_paths(history)
+
+    def piece_end(self, piece: Piece) -> int:
+        """The end of the last complete line in ``piece``'s bytes (what a watermark may record as read)."""
+        return self._stage(piece)[1]
 
     def stage_piece(self, piece: Piece) -> Tuple[Optional[str], int]:
         """Make bytes ``[offset, end)`` of ``piece`` readable by Spark.
@@ -108,7 +118,7 @@ class ExportSource(ABC):
         files, _report = self.list_files(table, listing)
         pieces = []
         candidates = wm.new_pieces(files, window or TimeWindow())
-        for piece, (_path, end) in zip(candidates, self._stage_many(candidates)):
+        for piece, end in zip(candidates, self._piece_ends(candidates)):
             if end > piece.offset:
                 pieces.append(Piece(piece.path, piece.folder_time, piece.offset, end, piece.etag, piece.record))
         if not pieces:
@@ -129,13 +139,14 @@ class ExportSource(ABC):
         cache[(piece.path, piece.offset)] = (path, end, piece.end)
         return path, end
 
-    def _stage_many(self, pieces: Sequence[Piece]) -> List[Tuple[Optional[str], int]]:
-        """Stage several pieces (sources with slow I/O override this to work in parallel)."""
-        return [self._stage(p) for p in pieces]
+    def _piece_ends(self, pieces: Sequence[Piece]) -> List[int]:
+        """:meth:`piece_end` of several pieces (sources with slow I/O override this to work in parallel)."""
+        return [self.piece_end(p) for p in pieces]
 
-    def _increment_paths(self, inc: Increment) -> List[str]:
+    def _increment_paths(self, pieces: Sequence[Piece]) -> List[str]:
         paths = []
-        for piece, (path, end) in zip(inc.pieces, self._stage_many(inc.pieces)):
+        for piece in pieces:
+            path, end = self._stage(piece)
             if end != piece.end:
                 raise SourceError(f"{piece.path} changed under a pending run (expected bytes up to {piece.end}, got {end})")
             if path:
@@ -162,18 +173,15 @@ class ExportSource(ABC):
         """
         inc = self._increment if self._increment is not None and self._increment.table == table else None
         if inc is not None:
-            paths = self._increment_paths(inc)
-            files_read, size = len(paths), sum(p.end - p.offset for p in inc.pieces)
+            history: List[ExportFile] = []
             skipped: List[str] = []
-            layout = "export"
             if window.start is not None and inc.window.start is not None and window.start < inc.window.start:
                 history, report = self.list_files(table, TimeWindow(window.start, inc.window.start))
                 history = [f for f in history if f.folder_time is not None and f.folder_time < inc.window.start]
-                paths += self.spark_paths(history)
-                files_read += len(history)
-                size += sum(f.size for f in history)
                 skipped = list(report.skipped)
-            stats = ReadStats(table=table, files=files_read, bytes=size, layout=layout, skipped_folders=skipped)
+            paths = self.pieces_input(inc.pieces, history)
+            size = sum(p.end - p.offset for p in inc.pieces) + sum(f.size for f in history)
+            stats = ReadStats(table=table, files=len(paths), bytes=size, layout="export", skipped_folders=skipped)
             return read_export_files(spark, paths, table, window, columns, required, stats, build, self.wrapped_bodies)
         files, report = self.list_files(table, window)
         stats = ReadStats(

@@ -8,9 +8,10 @@
 
 Listing walks only the folders of the requested window, one ``walk_blobs(name_starts_with=
 prefix, delimiter="/")`` call per folder (:class:`BlobListing`), never the whole container.
-The listed blobs are streamed to a local staging folder (:mod:`byoml.sources.staging`) by a
-few download threads, then read by the one Spark reader. Byte ranges make incremental
-reads cheap: a blob that grew since the last run is fetched from its recorded size on.
+The listed blobs are fetched by the executors (:mod:`byoml.sources.blob_fetch`), which yield
+their lines to the one reader: nothing goes through the driver but the listing. Byte ranges
+make incremental reads cheap: a blob that grew since the last run is fetched from its
+recorded size on (the driver reads only the range's last bytes, to end it on a whole line).
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ from urllib.parse import urlparse
 
 from ..credentials import StorageAuth, storage_auth
 from ..errors import SourceError
-from ..paths import to_spark_path
 from ..timewindow import TimeWindow
 from .base import ExportSource
+from .blob_fetch import BlobFetch, BlobRange, FetchCredential
 from .layout import (
     Entry,
     ExportFile,
@@ -37,11 +38,11 @@ from .layout import (
     latest_folder_time,
     table_from_container,
 )
-from .staging import StagingArea, truncate_to_last_newline
 from .watermark import Piece
 
 log = logging.getLogger(__name__)
 
+TAIL_BYTES = 64 << 10  # read back from a range's end to find its last newline
 READ_ROLE_HINT = (
     "give the identity the 'Storage Blob Data Reader' role on the storage account or container, "
     "or set BYOML_STORAGE_SAS to a SAS token with read and list permissions"
@@ -160,12 +161,11 @@ class BlobExportSource(ExportSource):
         options = dict(options or {})
         self.uri = uri
         self.location = BlobLocation.parse(uri)
-        self.service = client or service_client(self.location, auth or storage_auth(options))
-        self.staging_dir: Optional[str] = options.get("staging_dir")
-        self.download_threads = int(options.get("download_threads", 8))
-        self._staging: Optional[StagingArea] = None
+        self.auth = auth or storage_auth(options)
+        self.service = client or service_client(self.location, self.auth)
+        self.fetch_partitions = int(options.get("fetch_partitions") or 0) or None
         self.listings: List[BlobListing] = []
-        self.staged_bytes = 0
+        self._credential: Optional[FetchCredential] = None
 
     def describe(self) -> str:
         loc = self.location
@@ -217,37 +217,48 @@ class BlobExportSource(ExportSource):
     def listed_prefixes(self) -> List[str]:
         return [p for listing in self.listings for p in listing.listed]
 
-    # -- staging ---------------------------------------------------------------
-    def stage_piece(self, piece: Piece) -> Tuple[Optional[str], int]:
-        """Stream bytes ``[offset, end)`` of the blob to the staging folder, cut after the last full line."""
+    # -- reading: the executors fetch ------------------------------------------
+    def credential(self) -> FetchCredential:
+        """The credential the executors fetch with (for Azure AD, a token fetched once, here)."""
+        if self._credential is None:
+            try:
+                self._credential = FetchCredential.from_auth(self.auth)
+            except Exception as exc:  # noqa: BLE001 - azure-identity raises several kinds
+                raise _storage_error(exc, "signing in to storage for the executors") from None
+        return self._credential
+
+    def _fetch(self, ranges: Sequence[BlobRange]) -> BlobFetch:
+        return BlobFetch(self.service.url.rstrip("/") if self.auth.connection_string else self.location.account_url,
+                         self.credential(), ranges, self.fetch_partitions)
+
+    def read_paths(self, files: Sequence[ExportFile], report: WalkReport) -> BlobFetch:
+        return self._fetch([BlobRange(f.path, 0, f.size) for f in files])
+
+    def pieces_input(self, pieces: Sequence[Piece], history: Sequence[ExportFile]) -> BlobFetch:
+        return self._fetch([BlobRange(p.path, p.offset, p.end) for p in pieces]
+                           + [BlobRange(f.path, 0, f.size) for f in history])
+
+    def piece_end(self, piece: Piece) -> int:
+        """The end of the last whole line in bytes ``[offset, end)``: only the range's last bytes are read."""
         from azure.core.exceptions import AzureError
 
-        if self._staging is None:
-            self._staging = StagingArea(self.staging_dir)
         container, _, name = piece.path.partition("/")
-        target = self._staging.path_for(piece.path, piece.offset)
-        length = piece.end - piece.offset
-        if length <= 0:
-            return None, piece.offset
+        blob = self.service.get_blob_client(container, name)
+        stop = piece.end
         try:
-            downloader = self.service.get_blob_client(container, name).download_blob(
-                offset=piece.offset, length=length, max_concurrency=1
-            )
-            with open(target, "wb") as fh:
-                downloader.readinto(fh)
+            while stop > piece.offset:
+                start = max(piece.offset, stop - TAIL_BYTES)
+                tail = blob.download_blob(offset=start, length=stop - start, max_concurrency=1).readall()
+                newline = tail.rfind(b"\n")
+                if newline >= 0:
+                    return start + newline + 1
+                stop = start
         except AzureError as exc:
-            raise _storage_error(exc, f"downloading {piece.path}") from None
-        kept = truncate_to_last_newline(target)
-        self.staged_bytes += kept
-        return (to_spark_path(target) if kept else None), piece.offset + kept
+            raise _storage_error(exc, f"reading the end of {piece.path}") from None
+        return piece.offset
 
-    def spark_paths(self, files: Sequence[ExportFile]) -> List[str]:
-        pieces = [Piece(f.path, None, 0, f.size, f.etag) for f in files]
-        return [path for path, _end in self._stage_many(pieces) if path]
-
-    def _stage_many(self, pieces: Sequence[Piece]) -> List[Tuple[Optional[str], int]]:
-        """Stage with a few download threads (order kept); each blob streams to its own file."""
-        if len(pieces) <= 1 or self.download_threads <= 1:
-            return [self._stage(p) for p in pieces]
-        with ThreadPoolExecutor(max_workers=self.download_threads) as pool:
-            return list(pool.map(self._stage, pieces))
+    def _piece_ends(self, pieces: Sequence[Piece]) -> List[int]:
+        if len(pieces) <= 1:
+            return [self.piece_end(p) for p in pieces]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(self.piece_end, pieces))

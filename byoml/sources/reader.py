@@ -30,15 +30,18 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from functools import reduce
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..errors import EmptyWindowError, MissingColumnError, SchemaError
 from ..spark import ObservedCounts, materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .dedupe import dedupe, dedupe_on_content
+from .lines import RemoteLines
 from .schemas import SUPPORTED_TYPES, TABLE_REQUIRED, declared_schema
 
 log = logging.getLogger(__name__)
+
+Inputs = Union[Sequence[str], RemoteLines]  # Spark paths, or lines the executors fetch
 
 OK, MALFORMED, SCHEMA_ERROR, OTHER_TABLE, OUT_OF_WINDOW, QUARANTINED, WRAPPED = 0, 1, 2, 3, 4, 5, 6
 BAD = (MALFORMED, SCHEMA_ERROR, QUARANTINED)
@@ -180,12 +183,15 @@ def _type_columns(schema: Mapping[str, str], columns: Optional[Sequence[str]]) -
     return chosen
 
 
-def infer_schema(spark, paths: Sequence[str]) -> Dict[str, str]:
+def infer_schema(spark, paths: Inputs) -> Dict[str, str]:
     """Infer column types of an unknown table from its files (``records`` bodies unwrapped).
 
     Nested values (objects, arrays) are kept as JSON text; ``TimeGenerated`` is a timestamp.
     """
     from pyspark.sql import types as T
+
+    if isinstance(paths, RemoteLines):
+        return paths.infer_schema(spark)
 
     inferred = spark.read.option("mode", "PERMISSIVE").option("recursiveFileLookup", "true").json(list(paths)).schema
     fields = {f.name: f.dataType for f in inferred.fields if f.name != _CORRUPT}
@@ -257,15 +263,18 @@ def recover_records(value: str):
     return F.struct(folded["done"].alias("done"), tail.alias("tail"))
 
 
-def _lines(spark, paths: Sequence[str], line_numbers: bool):
+def _lines(spark, paths: Inputs, line_numbers: bool):
     """The files' lines: ``value``, ``_file`` and ``_line`` (1-based line number in the file, or null).
 
     Numbering takes a sort of the files' lines: only the quarantine's read of the files that
     hold bad lines asks for it. A file's lines come in file order within one split of it (the
-    increasing id), its splits in the order of their start.
+    increasing id), its splits in the order of their start. Fetched lines come numbered.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
+
+    if isinstance(paths, RemoteLines):
+        return paths.lines(spark)
 
     # folders are read whole (the source passes only folders that hold exactly the export files)
     text = spark.read.option("recursiveFileLookup", "true").text(list(paths))
@@ -279,7 +288,7 @@ def _lines(spark, paths: Sequence[str], line_numbers: bool):
     return numbered.select("value", "_file", F.row_number().over(in_file).cast("long").alias("_line"))
 
 
-def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, types: Mapping[str, str],
+def parse_records(spark, paths: Inputs, table: str, window: TimeWindow, types: Mapping[str, str],
                   classify: bool = True, eoi_key: bool = False, unwrap: bool = True, line_numbers: bool = False):
     """One row per record of the files, typed, with its status (not yet deduplicated).
 
@@ -428,7 +437,7 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
 
 def read_export_files(
     spark,
-    paths: Sequence[str],
+    paths: Inputs,
     table: str,
     window: TimeWindow,
     columns: Optional[Sequence[str]] = None,
@@ -518,7 +527,8 @@ def read_export_files(
     quarantine = None
     if bad_files:
         # broken lines and schema errors are told apart on the files that hold them
-        quarantine = parse_records(spark, bad_files, table, window, types, unwrap=unwrap, line_numbers=True).filter(
+        again = paths.only(bad_files) if isinstance(paths, RemoteLines) else bad_files
+        quarantine = parse_records(spark, again, table, window, types, unwrap=unwrap, line_numbers=True).filter(
             bad).select("_status", "_file", "_line", "_reason", "_raw")
         kinds = quarantine.agg(
             F.count(F.when(F.col("_status") == MALFORMED, True)).alias("malformed"),
