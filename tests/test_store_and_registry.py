@@ -123,3 +123,31 @@ def test_entry_point_plugin_is_found_by_name(tmp_path):
                          capture_output=True, text=True, check=True).stdout
     assert "'acme-rarity'" in out.splitlines()[0]
     assert out.splitlines()[1] == "acme-rarity"
+
+
+def test_a_save_renames_no_folder_and_appends_to_no_file(spark, tmp_path, monkeypatch):
+    """Object-store mounts (/Volumes, /dbfs): a version folder is written in place, only CURRENT is replaced."""
+    import builtins
+
+    renamed, modes = [], []
+    real_replace, real_open = os.replace, builtins.open
+
+    def replace(src, dst):
+        renamed.append((src, os.path.isdir(src)))
+        return real_replace(src, dst)
+
+    def spy_open(file, mode="r", *args, **kwargs):
+        modes.append(mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(builtins, "open", spy_open)
+    template = get_template("access-rarity")
+    save_model(_model(spark, template, 3), str(tmp_path))
+    save_model(_model(spark, template, 4), str(tmp_path))
+    monkeypatch.undo()
+    assert renamed and not [src for src, is_dir in renamed if is_dir]
+    # only small files are replaced whole: the pointer, and a version's metadata and state
+    assert {os.path.basename(src).split(".tmp-")[0] for src, _ in renamed} == {store.POINTER, store.METADATA, store.STATE}
+    assert not [m for m in modes if "a" in m or "+" in m]
+    assert load_model(template, str(tmp_path), spark).pairs_.count() == 4

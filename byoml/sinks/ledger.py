@@ -4,11 +4,12 @@ Log Analytics does not deduplicate, so exactly-once delivery is kept here:
 
 1. the rows of a run are *spooled* once to ``<ledger>/<Table>/<RunId>/chunks.jsonl``,
    one request body per line, then ``manifest.json`` marks the spool complete;
-2. each chunk accepted by the service (HTTP 204) is appended to ``delivered.log``
-   and flushed to disk before the next one is sent.
+2. each chunk accepted by the service (HTTP 204) gets a new file of its own,
+   ``delivered/NNNNNN``, durable before the next one is sent (nothing is appended in place:
+   safe on object-store mounts such as ``/Volumes``, see :mod:`byoml.statefiles`).
 
 A rerun of the same window has the same RunId: it finds the complete spool and sends
-only the chunks not yet in ``delivered.log``. The spool, not a recomputation, is the
+only the chunks without such a file. The spool, not a recomputation, is the
 truth for a RunId, so a rerun sends the same bodies even when scoring is not bit-for-bit
 repeatable (``TimeGenerated`` is the run time). A spool without a manifest was cut off
 while spooling, before anything was sent, and is rebuilt.
@@ -21,11 +22,12 @@ import shutil
 import threading
 from typing import Iterable, Iterator, Optional, Set, Tuple
 
+from ..statefiles import write_json_atomic, write_new
 from .chunks import Chunk
 
 SPOOL = "chunks.jsonl"
 MANIFEST = "manifest.json"
-DELIVERED = "delivered.log"
+DELIVERED = "delivered"
 
 
 class Ledger:
@@ -63,12 +65,7 @@ class Ledger:
             fh.flush()
             os.fsync(fh.fileno())
         manifest = {**info, "run_id": self.run_id, "table": self.table, "chunks": n_chunks, "rows": n_rows}
-        tmp = os.path.join(self.dir, MANIFEST + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, os.path.join(self.dir, MANIFEST))
+        write_json_atomic(os.path.join(self.dir, MANIFEST), manifest)
         return manifest
 
     def chunks(self) -> Iterator[Chunk]:
@@ -80,20 +77,20 @@ class Ledger:
 
     # -- deliveries ------------------------------------------------------
     def delivered(self) -> Set[int]:
-        path = os.path.join(self.dir, DELIVERED)
-        if not os.path.exists(path):
+        folder = os.path.join(self.dir, DELIVERED)
+        if not os.path.isdir(folder):
             return set()
-        with open(path, encoding="utf-8") as fh:
-            # a torn last line (killed mid-write) is not a delivery record
-            return {int(line) for line in fh.read().split("\n")[:-1] if line.strip().isdigit()}
+        return {int(name) for name in os.listdir(folder) if name.isdigit()}
 
     def mark_delivered(self, index: int) -> None:
-        """Record chunk ``index`` as stored by the service; durable before returning."""
+        """Record chunk ``index`` as stored by the service (a new empty file); durable before returning."""
+        folder = os.path.join(self.dir, DELIVERED)
         with self._lock:
-            with open(os.path.join(self.dir, DELIVERED), "a", encoding="utf-8") as fh:
-                fh.write(f"{index}\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            os.makedirs(folder, exist_ok=True)
+            try:
+                write_new(os.path.join(folder, f"{index:06d}"), b"")
+            except FileExistsError:  # recorded by an earlier attempt
+                pass
 
     def progress(self) -> Tuple[int, int]:
         """(delivered chunks, total chunks)."""

@@ -104,7 +104,7 @@ class ExportSource(ABC):
             if window is not None and window != pending.window:
                 raise SourceError(
                     f"a run over {pending.window} read {self.describe()} but did not finish; rerun that window "
-                    f"first (it resumes where it stopped), or delete {wm.path} to forget it"
+                    f"first (it resumes where it stopped), or delete the folder {wm.path} to forget it"
                 )
             self._increment = pending
             return pending

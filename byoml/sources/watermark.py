@@ -1,6 +1,8 @@
 """Per-source watermark: a scheduled score job reads only what is new since its last success.
 
-State lives in one JSON file per (source, table) under the ``source: watermark:`` folder::
+State lives in a folder per (source, table) under the ``source: watermark:`` folder, one new
+file per step (``step-NNNNNNNN.json``, never rewritten: safe on object-store mounts, see
+:mod:`byoml.statefiles`); the newest step that parses is the state::
 
     {"files": {path: {"size": bytes consumed, "etag": ..., "folder": iso}},
      "high_water": newest folder time consumed,
@@ -24,6 +26,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence
 
+from ..statefiles import latest_step, write_step
 from ..timewindow import UTC, TimeWindow, format_time, parse_time
 from .layout import ExportFile
 
@@ -89,26 +92,23 @@ class Watermark:
 
     def __init__(self, directory: str, source_key: str, table: str, late_hours: float = DEFAULT_LATE_HOURS) -> None:
         digest = hashlib.sha256(f"{source_key}|{table.lower()}".encode("utf-8")).hexdigest()[:16]
-        self.path = os.path.join(os.path.abspath(directory), f"{table.lower()}-{digest}.json")
+        self.path = os.path.join(os.path.abspath(directory), f"{table.lower()}-{digest}")
         self.source_key = source_key
         self.table = table
         self.late = dt.timedelta(hours=late_hours)
         self.state = self._load()
 
     def _load(self) -> dict:
-        if os.path.exists(self.path):
-            with open(self.path, encoding="utf-8") as fh:
+        found = latest_step(self.path)
+        if found is not None:
+            return found[1]
+        if os.path.isfile(self.path + ".json"):  # a watermark of an earlier byoml: one file, rewritten in place
+            with open(self.path + ".json", encoding="utf-8") as fh:
                 return json.load(fh)
         return {"source": self.source_key, "table": self.table, "files": {}, "high_water": None, "pending": None}
 
     def _save(self) -> None:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.state, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_step(self.path, self.state)
 
     # -- reading -----------------------------------------------------------
     def pending(self) -> Optional[Increment]:

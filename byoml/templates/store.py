@@ -9,9 +9,11 @@ Layout of a model directory::
         state.json                 small learned values
         tables/<name>/part-*.parquet
 
-A save writes a new version folder beside the live one and then swaps ``CURRENT``
-with ``os.replace``. A crash at any point leaves the previous model loadable;
-older versions are deleted only after the swap.
+A save writes a new version folder beside the live one (files written once, no folder is
+ever renamed: safe on object-store mounts such as ``/Volumes``, see :mod:`byoml.statefiles`)
+and then replaces the small ``CURRENT`` file as a whole. A crash at any point leaves the
+previous model loadable; a version folder that ``CURRENT`` does not name is not a model, and
+older versions are deleted only after the pointer names the new one.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from typing import Any, Dict
 from .._version import __version__
 from ..errors import ModelError
 from ..paths import to_spark_path
+from ..statefiles import write_json_atomic
 from ..timewindow import UTC, format_time
 from .base import Model, Template
 
@@ -40,12 +43,8 @@ def _major(version: str) -> str:
 
 
 def _write_json_atomic(path: str, data: Any) -> None:
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """:func:`byoml.statefiles.write_json_atomic` (a name of its own: the crash tests cut it off)."""
+    write_json_atomic(path, data)
 
 
 def save_model(model: Model, model_dir: str) -> str:
@@ -54,11 +53,11 @@ def save_model(model: Model, model_dir: str) -> str:
     os.makedirs(model_dir, exist_ok=True)
     now = dt.datetime.now(UTC)
     version_id = f"m-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-    staging = os.path.join(model_dir, f".staging-{version_id}")
-    os.makedirs(os.path.join(staging, "tables"))
+    folder = os.path.join(model_dir, version_id)
+    os.makedirs(os.path.join(folder, "tables"))
     try:
         def write(name: str) -> int:
-            path = to_spark_path(os.path.join(staging, "tables", name))
+            path = to_spark_path(os.path.join(folder, "tables", name))
             table = tables[name]
             table.write.mode("overwrite").parquet(path)
             return table.sparkSession.read.parquet(path).count()
@@ -81,11 +80,10 @@ def save_model(model: Model, model_dir: str) -> str:
                 "tables": row_counts,
             }
         )
-        _write_json_atomic(os.path.join(staging, STATE), model.learned_values())
-        _write_json_atomic(os.path.join(staging, METADATA), metadata)
-        os.replace(staging, os.path.join(model_dir, version_id))
+        _write_json_atomic(os.path.join(folder, STATE), model.learned_values())
+        _write_json_atomic(os.path.join(folder, METADATA), metadata)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     _write_json_atomic(os.path.join(model_dir, POINTER), {"version": version_id})
     model.metadata = metadata
@@ -98,7 +96,7 @@ def _remove_old_versions(model_dir: str, keep: str) -> None:
         path = os.path.join(model_dir, name)
         if name == keep or not os.path.isdir(path):
             continue
-        if name.startswith("m-") or name.startswith(".staging-"):
+        if name.startswith("m-") or name.startswith(".staging-"):  # .staging-: left by earlier byoml versions
             shutil.rmtree(path, ignore_errors=True)
 
 
