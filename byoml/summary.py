@@ -32,11 +32,13 @@ class RunSummary:
 
     @contextlib.contextmanager
     def stage(self, name: str, spark=None, stream: Optional[TextIO] = None) -> Iterator[None]:
-        """Time a stage; past 10 s, print a progress line every 10 s (with Spark task counts)."""
+        """Time a stage; past 10 s, print a progress line every 10 s (with Spark task counts under Spark Connect)."""
         stop = threading.Event()
         start = time.perf_counter()
+        progress = SparkProgress() if spark is not None else None
+        attached = progress is not None and progress.attach(spark)
         ticker = threading.Thread(
-            target=_tick, args=(name, start, stop, spark, stream or sys.stderr), daemon=True
+            target=_tick, args=(name, start, stop, progress if attached else None, stream or sys.stderr), daemon=True
         )
         ticker.start()
         try:
@@ -44,6 +46,8 @@ class RunSummary:
         finally:
             stop.set()
             ticker.join(timeout=1)
+            if attached:
+                progress.detach(spark)
             self.stages.append((name, time.perf_counter() - start))
 
     def add_counts(self, **counts: int) -> None:
@@ -106,25 +110,55 @@ class RunSummary:
             json.dump(self.to_dict(), fh, indent=2)
 
 
-def _spark_progress(spark) -> str:
-    try:
-        tracker = spark.sparkContext.statusTracker()
-        done = total = 0
-        for stage_id in tracker.getActiveStageIds():
-            info = tracker.getStageInfo(stage_id)
-            if info is not None:
-                done += info.numCompletedTasks
-                total += info.numTasks
+class SparkProgress:
+    """Task counts of the running Spark query, as Spark Connect reports them to its client.
+
+    Classic sessions report nothing here (their status tracker lives on the ``SparkContext``,
+    which byoml does not touch so that one code path runs on every compute): the progress line
+    then says the elapsed time only.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stages: Dict[int, Tuple[int, int]] = {}
+
+    def __call__(self, stages, inflight_tasks: int, operation_id: Optional[str], done: bool) -> None:
+        with self._lock:
+            for stage in stages or ():
+                self._stages[stage.stage_id] = (stage.num_completed_tasks, stage.num_tasks)
+
+    def attach(self, spark) -> bool:
+        """Listen to ``spark``'s query progress; False where the session does not report it."""
+        register = getattr(spark, "registerProgressHandler", None)
+        if register is None:
+            return False
+        try:
+            register(self)
+        except Exception:  # noqa: BLE001 - classic sessions: ONLY_SUPPORTED_WITH_SPARK_CONNECT
+            return False
+        return True
+
+    def detach(self, spark) -> None:
+        try:
+            spark.removeProgressHandler(self)
+        except Exception:  # noqa: BLE001 - never attached
+            pass
+
+    def counts(self) -> Tuple[int, int]:
+        """(completed, total) tasks of the stages seen so far."""
+        with self._lock:
+            return sum(d for d, _ in self._stages.values()), sum(t for _, t in self._stages.values())
+
+    def text(self) -> str:
+        done, total = self.counts()
         return f", Spark tasks {done}/{total}" if total else ""
-    except Exception:  # Spark Connect: no status tracker
-        return ""
 
 
-def _tick(name: str, start: float, stop: threading.Event, spark, stream: TextIO) -> None:
+def _tick(name: str, start: float, stop: threading.Event, progress: Optional[SparkProgress], stream: TextIO) -> None:
     next_report = PROGRESS_AFTER_SECONDS
     while not stop.wait(1.0):
         elapsed = time.perf_counter() - start
         if elapsed >= next_report:
-            stream.write(f"  … {name}: {elapsed:.0f}s{_spark_progress(spark) if spark else ''}\n")
+            stream.write(f"  … {name}: {elapsed:.0f}s{progress.text() if progress else ''}\n")
             stream.flush()
             next_report += PROGRESS_AFTER_SECONDS

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 
 import pytest
@@ -140,3 +141,103 @@ def test_watermark_reads_only_new_and_appended_blobs(spark, azurite, storage_env
     assert not (fourth & (first | second))
     with pytest.raises(EmptyWindowError, match="nothing new"):
         run(0)
+
+
+# -- the executors fetch: partitions, quarantine positions, credentials, abfss listing ---------------
+def test_the_executors_fetch_in_balanced_partitions_and_nothing_is_staged(spark, azurite, blob_sample, storage_env,
+                                                                          tmp_path, monkeypatch):
+    import tempfile
+
+    from pyspark.sql import functions as F
+
+    from byoml.sources.blob_fetch import BlobFetch
+
+    out, labels, _ = blob_sample
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # anything staged on the driver would land here
+    window = TimeWindow.parse(labels["train_window"]["start"], labels["train_window"]["end"])
+    src = open_source(f"{azurite.account_url}/am-securityevent", {"fetch_partitions": 3})
+    files, report = src.list_files("SecurityEvent", window)
+    fetch = src.read_paths(files, report)
+    assert isinstance(fetch, BlobFetch) and len(fetch) == len(files) > 3
+    per_task = fetch.lines(spark).groupBy(F.spark_partition_id().alias("p")).count().collect()
+    assert len(per_task) == 3
+    lines = sum(r["count"] for r in per_task)
+    container = azurite.service().get_container_client("am-securityevent")
+    assert lines == sum(container.download_blob(f.path.split("/", 1)[1]).readall().count(b"\n") for f in files)
+    assert os.listdir(tmp_path) == []
+
+
+def test_blob_quarantine_names_the_blob_and_the_line(spark, azurite, blob_sample, storage_env):
+    out, labels, _ = blob_sample
+    src = open_source(f"{azurite.account_url}/am-securityevent")
+    start = TimeWindow.parse(labels["train_window"]["start"], labels["score_window"]["end"])
+    result = src.read(spark, "SecurityEvent", start, ["Account"])
+    rows = result.quarantine().collect()
+    assert len(rows) == result.stats.quarantined == 2
+    container = azurite.service().get_container_client("am-securityevent")
+    for row in rows:
+        assert row["File"].startswith(f"{azurite.account_url}/am-securityevent/")
+        name = row["File"].split("/am-securityevent/", 1)[1]
+        text = container.download_blob(name).readall().decode("utf-8")
+        assert text.splitlines()[row["Line"] - 1] == row["Record"]
+    result.close()
+
+
+def test_fetch_credentials_travel_but_never_show(azurite, monkeypatch):
+    import pickle
+
+    from byoml.credentials import StorageAuth
+    from byoml.sources.blob_fetch import FetchCredential
+
+    cred = FetchCredential.from_auth(StorageAuth(connection_string=azurite.connection_string))
+    assert pickle.loads(pickle.dumps(cred)) == cred
+    assert "AccountKey" not in repr(cred) and "Eby8" not in f"{cred}" and "Eby8" not in cred.hide(azurite.connection_string)
+    assert cred.service_client("http://ignored").get_container_client("am-securityevent").exists()
+
+
+def test_a_failed_fetch_is_one_clear_error_without_the_secret(spark, azurite, blob_sample, monkeypatch):
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    from tests.peers.azurite import ACCOUNT, ACCOUNT_KEY
+
+    _, labels, _ = blob_sample
+    sas = generate_container_sas(ACCOUNT, "am-securityevent", account_key=ACCOUNT_KEY,
+                                 permission=ContainerSasPermissions(list=True),  # listing, but no read
+                                 expiry=dt.datetime.now(UTC) + dt.timedelta(hours=1))
+    monkeypatch.delenv("BYOML_STORAGE_CONNECTION_STRING", raising=False)
+    monkeypatch.setenv("BYOML_STORAGE_SAS", sas)
+    src = open_source(f"{azurite.account_url}/am-securityevent")
+    window = TimeWindow.parse(labels["score_window"]["start"], labels["score_window"]["end"])
+    with pytest.raises(Exception, match=r"byoml: downloading am-securityevent/\S+ \(bytes 0-\d+\) failed") as err:
+        src.read(spark, "SecurityEvent", window, ["Account"])
+    sig = dict(p.split("=", 1) for p in sas.split("&"))["sig"]
+    assert sig not in str(err.value)
+
+
+def test_lines_are_split_as_spark_splits_them_and_bins_balance():
+    from byoml.sources.blob_fetch import BlobRange, pack, split_lines
+
+    chunks = [b'{"a":1}\r\n{"b"', b':2}\n\n{"c":', b"3}\n{partial"]
+    assert list(split_lines(chunks)) == [b'{"a":1}', b'{"b":2}', b"", b'{"c":3}']  # the unfinished line waits
+    ranges = [BlobRange(f"c/{i}", 0, size) for i, size in enumerate([90, 10, 50, 50, 40, 60])]
+    bins = pack(ranges, 3)
+    assert sorted(sum(r.size for r in b) for b in bins) == [100, 100, 100]
+    assert pack(ranges[:2], 8) == [[ranges[0]], [ranges[1]]]
+
+
+def test_abfss_is_listed_through_the_blob_endpoint_and_read_by_spark(spark, azurite, blob_sample, storage_env):
+    from byoml.sources.abfss import AbfssExportSource, AbfssLocation
+
+    _, labels, _ = blob_sample
+    loc = AbfssLocation.parse("abfss://am-SecurityEvent@acct.dfs.core.windows.net/")
+    assert (loc.container, loc.blob_account_url) == ("am-securityevent", "https://acct.blob.core.windows.net")
+    window = TimeWindow.parse(labels["score_window"]["start"], labels["score_window"]["end"])
+    src = AbfssExportSource("abfss://am-securityevent@acct.dfs.core.windows.net/", client=azurite.service())
+    blob = open_source(f"{azurite.account_url}/am-securityevent")
+    files, _ = src.list_files("SecurityEvent", window)
+    expected, _ = blob.list_files("SecurityEvent", window)
+    assert [f.path for f in files] == [f"abfss://am-securityevent@acct.dfs.core.windows.net/{f.path.split('/', 1)[1]}"
+                                       for f in expected]
+    assert src.latest_time("SecurityEvent") == blob.latest_time("SecurityEvent")
+    with pytest.raises(SourceError, match="hadoop-azure"):  # this local Spark has no abfss connector
+        src.read(spark, "SecurityEvent", window, ["Account"])

@@ -1,4 +1,4 @@
-"""--source forms, the abfss path, and secret redaction."""
+"""--source forms and secret redaction (abfss://: tests/test_blob_source.py, against Azurite)."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +8,6 @@ import pytest
 from byoml.credentials import RedactingFilter, StaticTokenCredential, redact, register_secret
 from byoml.errors import ConfigError, SourceError
 from byoml.sources import open_source
-from byoml.timewindow import TimeWindow
 
 
 def test_unknown_schemes_and_options_are_clear_errors(tmp_path):
@@ -18,26 +17,6 @@ def test_unknown_schemes_and_options_are_clear_errors(tmp_path):
         open_source(str(tmp_path), {"watermak": "x"})
     with pytest.raises(ConfigError, match="GUID"):
         open_source("la-query://not-a-guid", {})
-
-
-def test_abfss_needs_the_hadoop_azure_jars_locally(spark):
-    with pytest.raises(SourceError, match="hadoop-azure"):
-        open_source("abfss://am-securityevent@acct.dfs.core.windows.net/")
-
-
-def test_hadoop_listing_walks_the_export_layout(spark, access_sample):
-    """The listing Databricks uses for abfss:// works over any Hadoop URI: checked here on file:."""
-    from byoml.sources import LocalExportSource
-    from byoml.sources.abfss import SparkPathExportSource
-
-    out, labels = access_sample
-    window = TimeWindow.parse(labels["score_window"]["start"], labels["score_window"]["end"])
-    src = SparkPathExportSource(f"file://{out}/am-securityevent", spark=spark)
-    files, _ = src.list_files("SecurityEvent", window)
-    local, _ = LocalExportSource(str(out)).list_files("SecurityEvent", window)
-    assert sorted(f.path.split("am-securityevent/", 1)[1] for f in files) == sorted(
-        f.path.split("am-securityevent/", 1)[1] for f in local)
-    assert src.latest_time("SecurityEvent") == LocalExportSource(str(out)).latest_time("SecurityEvent")
 
 
 def test_redaction_of_registered_and_secret_looking_values(caplog):

@@ -45,7 +45,8 @@ def open_source(uri: str, options: Optional[Mapping[str, Any]] = None) -> Export
     * a local folder or file (``file://`` optional);
     * ``https://<account>.blob.core.windows.net/<container>[/<prefix>]`` or the path-style
       emulator form ``http://127.0.0.1:10000/<account>/<container>``;
-    * ``abfss://<container>@<account>.dfs.core.windows.net/[<path>]`` (read by Spark; Databricks);
+    * ``abfss://<container>@<account>.dfs.core.windows.net/[<path>]`` (listed through the Blob
+      endpoint, read by Spark; Databricks);
     * ``eventhub://<namespace>/<hub>[?consumer_group=...]``;
     * ``la-query://<workspace-id>`` (the Log Analytics query API).
     """
@@ -60,9 +61,9 @@ def open_source(uri: str, options: Optional[Mapping[str, Any]] = None) -> Export
 
         source: ExportSource = BlobExportSource(uri, options)
     elif scheme == "abfss":
-        from .abfss import SparkPathExportSource
+        from .abfss import AbfssExportSource
 
-        source = SparkPathExportSource(uri)
+        source = AbfssExportSource(uri, options)
     elif scheme == "eventhub":
         from .eventhub import EventHubSource
 
