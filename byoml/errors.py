@@ -45,6 +45,10 @@ class ModelError(ByomlError):
     """A model directory is missing, corrupt, or made by another template/version."""
 
 
+class ComputeError(ConfigError):
+    """The Spark this runs on cannot run the template (e.g. Spark ML over Spark Connect before Spark 4.0)."""
+
+
 class JavaNotFoundError(ByomlError):
     """Local Spark needs a Java runtime and none was found."""
 

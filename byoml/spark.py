@@ -12,7 +12,7 @@ import socket
 import sys
 from typing import Dict, Optional, Sequence
 
-from .errors import JavaNotFoundError
+from .errors import ComputeError, JavaNotFoundError
 
 DEFAULT_MASTER = "local[2]"
 
@@ -156,6 +156,32 @@ def spark_major() -> int:
     import pyspark
 
     return int(pyspark.__version__.split(".")[0])
+
+
+def spark_ml_problem(version: str, classic: bool) -> Optional[str]:
+    """Why Spark ML estimators (ALS) cannot run on this session, or None.
+
+    Spark Connect runs Spark ML from Spark 4.0 on: Databricks standard access mode on DBR 15.4 and
+    16.4 LTS (Spark 3.5) cannot fit them, DBR 17.3 LTS (Spark 4.0) and serverless can.
+
+    >>> spark_ml_problem("3.5.2", classic=False) is not None
+    True
+    >>> spark_ml_problem("3.5.2", classic=True), spark_ml_problem("4.0.0", classic=False)
+    (None, None)
+    """
+    if classic or int(version.split(".")[0]) >= 4:
+        return None
+    return (f"this template trains Spark ML (ALS), which Spark Connect runs from Spark 4.0 on, and this session is "
+            f"Spark Connect on Spark {version} (Databricks standard access mode on DBR 15.4 or 16.4 LTS). Run it on "
+            "DBR 17.3 LTS or later in standard access mode, on serverless compute, or on a cluster in dedicated "
+            "(single user) access mode")
+
+
+def require_spark_ml(session) -> None:
+    """Raise :class:`ComputeError` where :func:`spark_ml_problem` finds one."""
+    problem = spark_ml_problem(session.version, is_classic(session))
+    if problem:
+        raise ComputeError(problem)
 
 
 def timestamp_literal(value):

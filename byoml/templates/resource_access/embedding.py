@@ -40,9 +40,13 @@ def fit_embedding(cfg, v, pairs):
     once those are computed.
     """
     from pyspark import StorageLevel
-    from pyspark.ml.recommendation import ALS
     from pyspark.sql import Window
     from pyspark.sql import functions as F
+
+    from ...spark import require_spark_ml
+
+    require_spark_ml(pairs.sparkSession)  # said before anything runs: ALS over Connect 3.5 fails deep in Spark
+    from pyspark.ml.recommendation import ALS
 
     # dense integer ids, tenant-separated (distinct users/resources only, never the events)
     users = pairs.select("TenantId", "UserKey").distinct().withColumn(
