@@ -46,6 +46,8 @@ setup(
             "websocket-client>=1.6",  # DevTools protocol: the HTML report in headless Chromium
             "ruff>=0.5",  # .ci/run: ruff check (configured in ruff.toml)
         ],
+        # Spark Connect clients (serverless, standard access mode; the suite's connect leg)
+        "connect": ["pyspark[connect]>=4.0,<5"],
         # benchmarks/: peak RSS of the Python + JVM process tree
         "bench": ["psutil>=5.9"],
     },

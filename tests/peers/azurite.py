@@ -34,7 +34,8 @@ def free_port() -> int:
 class Azurite:
     """One in-memory Azurite blob service on a free port."""
 
-    def __init__(self, workdir: str) -> None:
+    def __init__(self, workdir: str, in_memory: bool = True) -> None:
+        """``in_memory=False`` keeps the blobs in ``workdir/data`` (benchmarks of a gigabyte or more)."""
         binary = azurite_binary()
         if binary is None:
             raise RuntimeError(f"Azurite is not installed: run '{INSTALL_HINT}' in the repository")
@@ -43,7 +44,8 @@ class Azurite:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-             "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose"],
+             *(["--inMemoryPersistence"] if in_memory else ["--location", os.path.join(workdir, "data")]),
+             "--disableTelemetry", "--skipApiVersionCheck", "--loose"],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir,
         )
         deadline = time.monotonic() + 30
