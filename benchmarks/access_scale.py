@@ -44,6 +44,20 @@ def sample_rss(pid: int, stop: threading.Event, peak: list) -> None:
         stop.wait(0.2)
 
 
+def run_sampled(cmd: list, env: dict, *watchers) -> int:
+    """Run ``cmd``; each ``watcher(pid, stop)`` runs in a thread until the process ends; returns its exit code."""
+    proc = subprocess.Popen(cmd, env=env)
+    stop = threading.Event()
+    threads = [threading.Thread(target=w, args=(proc.pid, stop), daemon=True) for w in watchers]
+    for thread in threads:
+        thread.start()
+    code = proc.wait()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return code
+
+
 def _task_slots() -> int:
     """Task slots of the children's local Spark (``BYOML_SPARK_MASTER``, default ``local[2]``)."""
     master = os.environ.get("BYOML_SPARK_MASTER", "local[2]")
@@ -64,14 +78,9 @@ def run_child(mode: str, export: str, work: str, event_log: str = "") -> dict:
         given = env.get("PYSPARK_SUBMIT_ARGS", "").strip() or "pyspark-shell"  # keep the caller's, e.g. --packages
         env["PYSPARK_SUBMIT_ARGS"] = f"{confs} {given}"
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--export", export, "--work", work, "--out", out],
-                            env=env)
-    peak, stop = [0], threading.Event()
-    sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, peak), daemon=True)
-    sampler.start()
-    code = proc.wait()
-    stop.set()
-    sampler.join()
+    peak = [0]
+    code = run_sampled([sys.executable, __file__, "--child", mode, "--export", export, "--work", work, "--out", out],
+                       env, lambda pid, stop: sample_rss(pid, stop, peak))
     if code != 0:
         raise SystemExit(f"{mode} failed with exit code {code}")
     with open(out) as fh:

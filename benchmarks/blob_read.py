@@ -32,6 +32,9 @@ import time
 
 import psutil
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from access_scale import ensure_export, run_sampled  # noqa: E402 - the sibling benchmark script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 BASELINE = "004331f"  # main before the distributed read (issue 18): blobs staged on the driver
@@ -66,23 +69,14 @@ def run_child(mode: str, source: str, window: dict, work: str, env: dict) -> dic
     env = {**env, "TMPDIR": staging}  # anything the driver stages lands here, and is measured
     args = [sys.executable, __file__, "--child", source, "--start", window["start"], "--end", window["end"],
             "--out", out, "--staging", staging]
-    proc = subprocess.Popen(args, env=env)
     peak: dict = {}
-    stop = threading.Event()
-    sampler = threading.Thread(target=sample, args=(proc.pid, stop, peak), daemon=True)
     staged = [0]
 
-    def watch_disk() -> None:
+    def watch_disk(pid: int, stop: threading.Event) -> None:
         while not stop.wait(0.5):
             staged[0] = max(staged[0], folder_bytes(staging))
 
-    watcher = threading.Thread(target=watch_disk, daemon=True)
-    sampler.start()
-    watcher.start()
-    code = proc.wait()
-    stop.set()
-    sampler.join()
-    watcher.join()
+    code = run_sampled(args, env, lambda pid, stop: sample(pid, stop, peak), watch_disk)
     if code != 0:
         raise SystemExit(f"{mode} failed with exit code {code}")
     with open(out) as fh:
@@ -153,9 +147,6 @@ def main() -> None:
         return
 
     sys.path.insert(0, REPO)
-    sys.path.insert(0, HERE)
-    from access_scale import ensure_export
-
     from tests.peers.azurite import Azurite
 
     os.makedirs(args.work, exist_ok=True)
