@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import shutil
 import sys
 import tempfile
 import time
@@ -45,7 +46,7 @@ def bench_ingestion(spark, rows: int, workdir: str) -> None:
     ledger = Ledger(sink.cfg.ledger_root, "Bench", "bench-run")
     mb = sum(len(c.body) for c in ledger.chunks()) / 1e6
     # the upload phase alone: forget the deliveries, keep the spool
-    os.remove(os.path.join(ledger.dir, "delivered.log"))
+    shutil.rmtree(os.path.join(ledger.dir, "delivered"))
     server.received.clear()
     started = time.perf_counter()
     sink.write(df, "Bench", "bench-run", rows)
