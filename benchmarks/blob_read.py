@@ -58,7 +58,14 @@ def sample(pid: int, stop: threading.Event, peak: dict) -> None:
 
 
 def folder_bytes(path: str) -> int:
-    return sum(os.path.getsize(os.path.join(d, n)) for d, _, names in os.walk(path) for n in names)
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.path.getsize(os.path.join(folder, name))
+            except OSError:  # removed while we looked (the child cleans up at exit)
+                pass
+    return total
 
 
 def run_child(mode: str, source: str, window: dict, work: str, env: dict) -> dict:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -28,6 +30,8 @@ BATCH_LINES = 8192
 BATCH_BYTES = 8 << 20
 PARTITION_BYTES = 128 << 20  # bytes one task fetches, at most, unless that leaves cores idle
 DEFAULT_PARTITIONS = 8  # when the session does not say how many tasks run at once
+FETCH_THREADS = 4  # downloads a task keeps in flight: export blobs are small, and each request waits on the network
+PREFETCH_MAX_BYTES = 64 << 20  # a larger range is streamed, never held whole
 
 
 @dataclass(frozen=True)
@@ -144,27 +148,61 @@ def _batches(lines: Iterator[Tuple[str, str, int]]):
                                           pa.array(numbers, pa.int64())], names=["value", "_file", "_line"])
 
 
-def fetch_partition(batches, account_url: str, credential: FetchCredential):
-    """``mapInArrow`` body: the lines of this partition's blob ranges, numbered from 1 in each range."""
+def _download(client, path: str, offset: int, end: int):
+    container, _, name = path.partition("/")
+    return client.get_blob_client(container, name).download_blob(offset=offset, length=end - offset, max_concurrency=1)
+
+
+def _failure(credential: FetchCredential, path: str, offset: int, end: int, exc: Exception) -> RuntimeError:
+    """One line naming the range, without the secret (it reaches the driver as the task's error)."""
+    detail = credential.hide(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    return RuntimeError(f"byoml: downloading {path} (bytes {offset}-{end}) failed: {detail}")
+
+
+def _fetched(client, credential: FetchCredential, ranges: Sequence[Tuple[str, int, int]], threads: int = FETCH_THREADS):
+    """``(path, offset, chunks)`` in order: ranges up to :data:`PREFETCH_MAX_BYTES` are downloaded
+    ``threads`` ahead (memory: that many ranges), larger ones streamed when their turn comes."""
     from azure.core.exceptions import AzureError
 
+    def whole(path: str, offset: int, end: int) -> bytes:
+        return _download(client, path, offset, end).readall()
+
+    def streamed(path: str, offset: int, end: int) -> Iterator[bytes]:
+        try:
+            yield from _download(client, path, offset, end).chunks()
+        except AzureError as exc:
+            raise _failure(credential, path, offset, end, exc) from None
+
+    def take(item: Tuple[str, int, int, Optional[Future]]):
+        path, offset, end, future = item
+        if future is None:
+            return path, offset, streamed(path, offset, end)
+        try:
+            return path, offset, [future.result()]
+        except AzureError as exc:
+            raise _failure(credential, path, offset, end, exc) from None
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        ahead: deque = deque()
+        for path, offset, end in ranges:
+            small = end - offset <= PREFETCH_MAX_BYTES
+            ahead.append((path, offset, end, pool.submit(whole, path, offset, end) if small else None))
+            if len(ahead) > threads:
+                yield take(ahead.popleft())
+        while ahead:
+            yield take(ahead.popleft())
+
+
+def fetch_partition(batches, account_url: str, credential: FetchCredential):
+    """``mapInArrow`` body: the lines of this partition's blob ranges, numbered from 1 in each range."""
     ranges = sorted((r for b in batches for r in zip(*(b.column(c).to_pylist() for c in ("path", "offset", "end")))))
     client = credential.service_client(account_url)
 
     def lines():
-        for path, offset, end in ranges:
-            if end <= offset:
-                continue
-            container, _, name = path.partition("/")
+        for path, offset, chunks in _fetched(client, credential, [r for r in ranges if r[2] > r[1]]):
             label = blob_label(account_url, path, offset)
-            try:
-                stream = client.get_blob_client(container, name).download_blob(
-                    offset=offset, length=end - offset, max_concurrency=1)
-                for number, line in enumerate(split_lines(stream.chunks()), start=1):
-                    yield line.decode("utf-8", "replace"), label, number
-            except AzureError as exc:
-                detail = credential.hide(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-                raise RuntimeError(f"byoml: downloading {path} (bytes {offset}-{end}) failed: {detail}") from None
+            for number, line in enumerate(split_lines(chunks), start=1):
+                yield line.decode("utf-8", "replace"), label, number
 
     yield from _batches(lines())
 
