@@ -34,3 +34,20 @@ def test_no_spark_context_in_the_package():
              for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert found == [], found
     assert spark_major() in (3, 4)
+
+
+def test_progress_counts_tasks_under_connect_and_stays_quiet_on_classic(spark):
+    from byoml.summary import SparkProgress
+
+    progress = SparkProgress()
+    attached = progress.attach(spark)
+    try:
+        spark.range(0, 1000, 1, 4).groupBy("id").count().count()
+    finally:
+        progress.detach(spark)
+    assert attached == (TEST_SPARK == "connect")
+    done, total = progress.counts()
+    if attached:
+        assert total >= 4 and 0 < done <= total and progress.text().startswith(", Spark tasks ")  # AQE may skip stages
+    else:
+        assert (done, total) == (0, 0) and progress.text() == ""
