@@ -9,7 +9,7 @@ from .estate import Computer, Estate, Tenant
 from .rendering import Emitter
 
 APP_RATES = {"outlook": 1, "word": 1.5, "excel": 1.5, "edge": 1.5, "chrome": 1.5, "acrobat": 0.7, "notepad": 0.7,
-             "zoom": 0.5, "code": 1, "git": 8, "python": 2, "node": 1, "notepadpp": 1, "notepad2": 1, "explorerpp": 0.5,
+             "zoom": 0.5, "code": 1, "git": 12, "python": 2, "node": 1, "notepadpp": 1, "notepad2": 1, "explorerpp": 0.5,
              "ssms": 1, "mmc": 1, "powershell": 1.5, "mstsc": 1, "cmd": 1}
 AT_LOGON = ("teams", "onedrive", "slack")
 CITRIX = "C:\\Program Files (x86)\\Citrix\\ICA Client\\SelfServicePlugin\\SelfService.exe"
@@ -68,6 +68,10 @@ def session(g: Estate, c: Computer, e: Emitter, user, at: dt.datetime, apps: boo
         e.process(t, path, parent, cmd, user)
     if c.server:
         e.process(t, K.S32 + "rdpclip.exe", K.SVCHOST, "rdpclip", user)
+    elif c.logon_script:
+        for path, parent, cmd in K.LOGON_SCRIPT:
+            t += dt.timedelta(seconds=float(rng.uniform(1, 5)))
+            e.process(t, path, parent, cmd.replace("{dns}", c.name.split(".", 1)[1]), user)
     if c.citrix:
         e.process(t + dt.timedelta(seconds=20), CITRIX, K.EXPLORER, f'"{CITRIX}" -ipoll -startup', user)
     if not apps:
@@ -112,7 +116,7 @@ def background(g: Estate, c: Computer, e: Emitter, day: int) -> None:
     else:
         items += K.WIN10_BACKGROUND
     if "chrome" in c.apps:
-        items.append(K.CHROME_UPDATE)
+        items.append(K.GOOGLE_UPDATER if c.new_chrome_updater else K.CHROME_UPDATE)
     items += [(p, parent, cmd, console, rate) for p, parent, cmd, console, rate in K.SERVER_DAILY.get(c.role, [])]
     for path, parent, cmd, console, rate in items:
         if c.os == "2012r2" and path.endswith("taskhostw.exe"):

@@ -68,9 +68,9 @@ WIN11_LOGON = [("C:\\Windows\\SystemApps\\MicrosoftWindows.Client.CBS_cw5n1h2txy
 # Applications: key -> (path, parent, command line, children per start (path is its own), console)
 APPS = {
     "edge": ("C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe", EXPLORER,
-             '"C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe" --profile-directory=Default', 8, False),
+             '"C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe" --profile-directory=Default', 14, False),
     "chrome": ("C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe", EXPLORER,
-               '"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"', 8, False),
+               '"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"', 14, False),
     "outlook": ("C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE", EXPLORER,
                 '"C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE"', 0, False),
     "word": ("C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE", EXPLORER,
@@ -82,15 +82,15 @@ APPS = {
     "notepad": (S32 + "notepad.exe", EXPLORER, '"C:\\Windows\\system32\\notepad.exe"', 0, False),
     "teams": ("C:\\Users\\{u}\\AppData\\Local\\Microsoft\\Teams\\current\\Teams.exe",
               "C:\\Users\\{u}\\AppData\\Local\\Microsoft\\Teams\\Update.exe",
-              '"C:\\Users\\{u}\\AppData\\Local\\Microsoft\\Teams\\current\\Teams.exe"', 3, False),
+              '"C:\\Users\\{u}\\AppData\\Local\\Microsoft\\Teams\\current\\Teams.exe"', 6, False),
     "zoom": ("C:\\Users\\{u}\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe", EXPLORER,
              '"C:\\Users\\{u}\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe"', 0, False),
     "slack": ("C:\\Users\\{u}\\AppData\\Local\\slack\\app-4.41.97\\slack.exe", "C:\\Users\\{u}\\AppData\\Local\\slack\\slack.exe",
-              '"C:\\Users\\{u}\\AppData\\Local\\slack\\app-4.41.97\\slack.exe" --process-start-args --startup', 3, False),
+              '"C:\\Users\\{u}\\AppData\\Local\\slack\\app-4.41.97\\slack.exe" --process-start-args --startup', 5, False),
     "onedrive": ("C:\\Users\\{u}\\AppData\\Local\\Microsoft\\OneDrive\\OneDrive.exe", EXPLORER,
                  '"C:\\Users\\{u}\\AppData\\Local\\Microsoft\\OneDrive\\OneDrive.exe" /background', 0, False),
     "code": ("C:\\Users\\{u}\\AppData\\Local\\Programs\\Microsoft VS Code\\Code.exe", EXPLORER,
-             '"C:\\Users\\{u}\\AppData\\Local\\Programs\\Microsoft VS Code\\Code.exe"', 4, False),
+             '"C:\\Users\\{u}\\AppData\\Local\\Programs\\Microsoft VS Code\\Code.exe"', 8, False),
     "git": ("C:\\Program Files\\Git\\cmd\\git.exe", "C:\\Users\\{u}\\AppData\\Local\\Programs\\Microsoft VS Code\\Code.exe",
             "git status -z -uall", 0, True),
     "python": ("C:\\Users\\{u}\\AppData\\Local\\Programs\\Python\\Python312\\python.exe", CMD,
@@ -113,16 +113,16 @@ PER_USER = ("teams", "zoom", "slack", "onedrive", "code", "python", "notepad2")
 
 # (path, parent, command line, console?, mean per day) of what runs in the background of a workstation
 BACKGROUND = [
-    (WMIPRVSE, SVCHOST, "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", False, 5),
+    (WMIPRVSE, SVCHOST, "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", False, 8),
     (S32 + "taskhostw.exe", SVCHOST, "taskhostw.exe Install $(Arg0)", False, 3),
     (S32 + "backgroundTaskHost.exe", SVCHOST,
      '"C:\\Windows\\system32\\backgroundTaskHost.exe" -ServerName:BackgroundTaskHost.WebAccountProvider', False, 3),
     (S32 + "SearchProtocolHost.exe", SEARCHINDEXER,
-     '"C:\\Windows\\system32\\SearchProtocolHost.exe" Global\\UsGthrFltPipeMssGthrPipe1_ Global\\UsGthrCtrlFltPipeMssGthrPipe1', False, 5),
-    (S32 + "SearchFilterHost.exe", SEARCHINDEXER, '"C:\\Windows\\system32\\SearchFilterHost.exe" 0 716 720 728 8192 724 700', False, 5),
+     '"C:\\Windows\\system32\\SearchProtocolHost.exe" Global\\UsGthrFltPipeMssGthrPipe1_ Global\\UsGthrCtrlFltPipeMssGthrPipe1', False, 8),
+    (S32 + "SearchFilterHost.exe", SEARCHINDEXER, '"C:\\Windows\\system32\\SearchFilterHost.exe" 0 716 720 728 8192 724 700', False, 8),
     (S32 + "dllhost.exe", SVCHOST, "C:\\Windows\\system32\\DllHost.exe /Processid:{3EB3C877-1F16-487C-9050-104DBCD66683}", False, 3),
     (S32 + "RuntimeBroker.exe", SVCHOST, "C:\\Windows\\System32\\RuntimeBroker.exe -Embedding", False, 2),
-    (HEALTH + "MonitoringHost.exe", HEALTH + "HealthService.exe", '"' + HEALTH + 'MonitoringHost.exe" -Embedding', False, 3),
+    (HEALTH + "MonitoringHost.exe", HEALTH + "HealthService.exe", '"' + HEALTH + 'MonitoringHost.exe" -Embedding', False, 6),
     (DEFENDER + "MpCmdRun.exe", SVCHOST, '"' + DEFENDER + 'MpCmdRun.exe" -IdleTask -TaskName WdCacheMaintenance', True, 1),
     (S32 + "smartscreen.exe", SVCHOST, "C:\\Windows\\System32\\smartscreen.exe -Embedding", False, 1.5),
     (S32 + "svchost.exe", SERVICES, "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s DsmSvc", False, 1.5),
@@ -137,6 +137,12 @@ BACKGROUND = [
 WIN11_BACKGROUND = [(S32 + "MoUsoCoreWorker.exe", SVCHOST, "C:\\Windows\\System32\\mousocoreworker.exe -Embedding", False, 1.5)]
 WIN10_BACKGROUND = [(S32 + "usocoreworker.exe", SVCHOST, "C:\\Windows\\System32\\usocoreworker.exe -Embedding", False, 1.5),
                     (S32 + "cscript.exe", SVCHOST, "C:\\Windows\\system32\\cscript.exe //nologo C:\\Windows\\Scripts\\inventory.vbs", True, 0.3)]
+# Chrome's updater since 2024 (a versioned folder); estates on the older GoogleUpdate.exe have both
+GOOGLE_UPDATER = ("C:\\Program Files (x86)\\Google\\GoogleUpdater\\131.0.6724.0\\updater.exe", SVCHOST,
+                  '"C:\\Program Files (x86)\\Google\\GoogleUpdater\\131.0.6724.0\\updater.exe" --wake --system', False, 1.5)
+# a group policy logon script: gpscript.exe -> wscript.exe
+LOGON_SCRIPT = [(S32 + "gpscript.exe", SVCHOST, "gpscript.exe /Logon"),
+                (S32 + "wscript.exe", S32 + "gpscript.exe", 'C:\\Windows\\System32\\WScript.exe "\\\\{dns}\\SysVol\\{dns}\\scripts\\logon.vbs"')]
 CHROME_UPDATE = ("C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe", SVCHOST,
                  '"C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe" /ua /installsource scheduler', False, 2)
 

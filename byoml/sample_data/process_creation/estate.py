@@ -68,6 +68,8 @@ class Computer:
     office32: bool = False  # 32-bit Office: its printing goes through SysWOW64
     citrix: bool = False  # 32-bit Citrix Workspace: SysWOW64 shells
     boot_rate: float = 0.7  # chance of a boot on a working day
+    new_chrome_updater: bool = False  # Chrome's updater.exe instead of GoogleUpdate.exe
+    logon_script: bool = False  # a group policy logon script (wscript.exe) at each logon
 
     @property
     def legacy(self) -> bool:
@@ -155,6 +157,8 @@ class Estate:
             elif group == "admin":
                 c.apps += ["mmc", "powershell", "mstsc", "cmd"]
             c.office32 = rng.random() < 0.3
+            c.new_chrome_updater = rng.random() < 0.2
+            c.logon_script = rng.random() < 0.5
             c.citrix = rng.random() < 0.25
             computers.append(c)
         devs = [c for c in computers if c.user and c.user.group == "dev"]
