@@ -9,10 +9,12 @@ from .estate import Computer, Estate, Tenant
 from .rendering import Emitter
 
 APP_RATES = {"outlook": 1, "word": 1.5, "excel": 1.5, "edge": 1.5, "chrome": 1.5, "acrobat": 0.7, "notepad": 0.7,
-             "zoom": 0.5, "code": 1, "git": 12, "python": 2, "node": 1, "notepadpp": 1, "notepad2": 1, "explorerpp": 0.5,
+             "zoom": 0.5, "code": 1, "git": 12, "python": 2, "pythonw": 0.15, "node": 1, "notepadpp": 1, "notepad2": 1, "explorerpp": 0.5,
              "ssms": 1, "mmc": 1, "powershell": 1.5, "mstsc": 1, "cmd": 1}
 AT_LOGON = ("teams", "onedrive", "slack")
 CITRIX = "C:\\Program Files (x86)\\Citrix\\ICA Client\\SelfServicePlugin\\SelfService.exe"
+ONE_OFF_P = [w for _, _, w in K.ONE_OFF]
+ONE_OFF_P = [w / sum(ONE_OFF_P) for w in ONE_OFF_P]
 TIWORKER = ("C:\\Windows\\WinSxS\\amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.22621.4240_none_"
             "7c05c31b8a43f2b4\\TiWorker.exe")
 
@@ -82,6 +84,8 @@ def session(g: Estate, c: Computer, e: Emitter, user, at: dt.datetime, apps: boo
     for app in c.apps:
         for _ in range(int(rng.poisson(APP_RATES.get(app, 0)))):
             start(g, c, e, user, app, at + dt.timedelta(hours=float(rng.uniform(0.2, 8.5))))
+    for _ in range(int(rng.poisson(2.0))):  # now and then: installers, tools, the long tail
+        one_off(g, e, user, at + dt.timedelta(hours=float(rng.uniform(0.2, 8.5))))
     if c.office32 and rng.random() < 0.5:
         path, parent, cmd, console = K.SYSWOW64[1]
         e.process(at + dt.timedelta(hours=float(rng.uniform(1, 8))), path, parent, cmd, user, console)
@@ -90,6 +94,16 @@ def session(g: Estate, c: Computer, e: Emitter, user, at: dt.datetime, apps: boo
             if rng.random() < 0.35:
                 path, parent, cmd, console = K.SYSWOW64[k]
                 e.process(at + dt.timedelta(hours=float(rng.uniform(0.1, 8))), path, parent, cmd, user, console)
+
+
+def one_off(g: Estate, e: Emitter, user, at: dt.datetime) -> None:
+    """A program of the long tail, picked by its weight; versions and GUID folders drawn per run."""
+    rng = g.rng
+    k = int(rng.choice(len(K.ONE_OFF), p=ONE_OFF_P))
+    path, parent, _ = K.ONE_OFF[k]
+    fill = {"v": str(int(rng.integers(1, 9))), "V": f"{int(rng.integers(0, 1 << 20)):05X}", "g": g.uuid().upper()}
+    path = path.replace("{{{g}}}", "{" + fill["g"] + "}").replace("{v}", fill["v"]).replace("{V}", fill["V"])
+    e.process(at, path, parent, f'"{path}"', user)
 
 
 def start(g: Estate, c: Computer, e: Emitter, user, app: str, at: dt.datetime) -> None:

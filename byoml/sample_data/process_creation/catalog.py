@@ -95,6 +95,8 @@ APPS = {
             "git status -z -uall", 0, True),
     "python": ("C:\\Users\\{u}\\AppData\\Local\\Programs\\Python\\Python312\\python.exe", CMD,
                "python manage.py test", 0, True),
+    "pythonw": ("C:\\Users\\{u}\\AppData\\Local\\Programs\\Python\\Python312\\pythonw.exe", EXPLORER,
+                '"C:\\Users\\{u}\\AppData\\Local\\Programs\\Python\\Python312\\pythonw.exe" -m idlelib', 0, False),
     "node": ("C:\\Program Files\\nodejs\\node.exe", CMD, '"C:\\Program Files\\nodejs\\node.exe" server.js', 0, True),
     "notepadpp": ("C:\\Program Files\\Notepad++\\notepad++.exe", EXPLORER, '"C:\\Program Files\\Notepad++\\notepad++.exe"', 0, False),
     # vendor binaries named like Windows ones: must not flag
@@ -109,7 +111,7 @@ APPS = {
     "cmd": (CMD, EXPLORER, '"C:\\Windows\\system32\\cmd.exe"', 0, True),
 }
 VENDOR_LOOKALIKES = {"notepad2": "notepad.exe", "explorerpp": "explorer.exe", "ssms": "smss.exe"}
-PER_USER = ("teams", "zoom", "slack", "onedrive", "code", "python", "notepad2")
+PER_USER = ("teams", "zoom", "slack", "onedrive", "code", "python", "pythonw", "notepad2")
 
 # (path, parent, command line, console?, mean per day) of what runs in the background of a workstation
 BACKGROUND = [
@@ -193,3 +195,40 @@ SERVER_BOOT = {
 # what an attacker runs once in: discovery, as children of the masquerade
 DISCOVERY = [S32 + "whoami.exe", S32 + "ipconfig.exe", S32 + "net.exe", S32 + "systeminfo.exe", S32 + "nltest.exe",
              S32 + "tasklist.exe", S32 + "quser.exe"]
+
+# The long tail: programs a computer runs now and then (the many names each seen once or twice a day
+# across an estate). (path, parent, weight); {u} is the profile, {v} a number drawn per run (versions).
+OFFICE = "C:\\Program Files\\Microsoft Office\\root\\Office16\\"
+SYSINTERNALS = "C:\\Program Files\\Sysinternals\\"
+ONE_OFF = [
+    ("C:\\Users\\{u}\\Downloads\\vc_redist.x64.exe", EXPLORER, 2), ("C:\\Users\\{u}\\Downloads\\ChromeSetup.exe", EXPLORER, 1),
+    ("C:\\Users\\{u}\\Downloads\\ZoomInstallerFull.exe", EXPLORER, 1), ("C:\\Users\\{u}\\Downloads\\Git-2.4{v}.0-64-bit.exe", EXPLORER, 0.5),
+    ("C:\\Users\\{u}\\Downloads\\python-3.12.{v}-amd64.exe", EXPLORER, 0.5), ("C:\\Users\\{u}\\Downloads\\npp.8.6.{v}.Installer.x64.exe", EXPLORER, 0.5),
+    ("C:\\Users\\{u}\\Downloads\\windowsdesktop-runtime-8.0.{v}-win-x64.exe", EXPLORER, 0.5),
+    ("C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\Install\\{{{g}}}\\MicrosoftEdgeUpdateSetup_X86_1.3.19{v}.31.exe",
+     "C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe", 2),
+    ("C:\\Program Files (x86)\\Microsoft\\EdgeWebView\\Application\\131.0.2903.{v}\\msedgewebview2.exe", OFFICE + "OUTLOOK.EXE", 4),
+    (S32 + "MRT.exe", SVCHOST, 1.5), (S32 + "cleanmgr.exe", EXPLORER, 0.5), (S32 + "dxdiag.exe", EXPLORER, 0.3),
+    (S32 + "msinfo32.exe", EXPLORER, 0.3), (S32 + "SnippingTool.exe", EXPLORER, 2), (S32 + "mspaint.exe", EXPLORER, 1),
+    (S32 + "calc.exe", EXPLORER, 1.5), (S32 + "printui.exe", EXPLORER, 0.5), (S32 + "control.exe", EXPLORER, 1),
+    ("C:\\Windows\\ImmersiveControlPanel\\SystemSettings.exe", SVCHOST, 2), (S32 + "sdclt.exe", EXPLORER, 0.2),
+    (S32 + "wsl.exe", EXPLORER, 0.3), (S32 + "Dism.exe", CMD, 0.2), (S32 + "taskmgr.exe", EXPLORER, 1.5),
+    (S32 + "eventvwr.exe", EXPLORER, 0.3), (S32 + "regedit.exe".replace("System32\\", ""), EXPLORER, 0.3),
+    ("C:\\Program Files\\7-Zip\\7zFM.exe", EXPLORER, 1.5), ("C:\\Program Files\\7-Zip\\7zG.exe", "C:\\Program Files\\7-Zip\\7zFM.exe", 1),
+    ("C:\\Program Files\\VideoLAN\\VLC\\vlc.exe", EXPLORER, 0.7), ("C:\\Program Files (x86)\\WinSCP\\WinSCP.exe", EXPLORER, 0.4),
+    ("C:\\Program Files\\PuTTY\\putty.exe", EXPLORER, 0.4), ("C:\\Program Files\\Mozilla Firefox\\firefox.exe", EXPLORER, 0.8),
+    (OFFICE + "ONENOTE.EXE", EXPLORER, 2.5), (OFFICE + "ONENOTEM.EXE", EXPLORER, 0.4), (OFFICE + "POWERPNT.EXE", EXPLORER, 3),
+    (OFFICE + "MSACCESS.EXE", EXPLORER, 0.3), (OFFICE + "VISIO.EXE", EXPLORER, 0.3), (OFFICE + "SDXHelper.exe", OFFICE + "WINWORD.EXE", 2),
+    (OFFICE + "ai.exe", OFFICE + "WINWORD.EXE", 1.5),
+    ("C:\\Program Files\\Common Files\\microsoft shared\\ClickToRun\\OfficeC2RClient.exe", SVCHOST, 0.8),
+    ("C:\\Program Files\\Cisco\\Cisco AnyConnect Secure Mobility Client\\vpnui.exe", EXPLORER, 2),
+    ("C:\\Program Files\\Dell\\CommandUpdate\\dcu-cli.exe", SVCHOST, 0.8), ("C:\\Program Files\\TeamViewer\\TeamViewer.exe", EXPLORER, 0.3),
+    ("C:\\Users\\{u}\\AppData\\Roaming\\Spotify\\Spotify.exe", EXPLORER, 0.8),
+    ("C:\\Users\\{u}\\AppData\\Local\\Discord\\app-1.0.90{v}\\Discord.exe", EXPLORER, 0.3),
+    ("C:\\Users\\{u}\\AppData\\Local\\Postman\\app-11.{v}.0\\Postman.exe", EXPLORER, 0.2),
+    ("C:\\Program Files\\WindowsApps\\Microsoft.WindowsTerminal_1.21.{v}.0_x64__8wekyb3d8bbwe\\WindowsTerminal.exe", EXPLORER, 0.6),
+    (SYSINTERNALS + "Autoruns64.exe", EXPLORER, 0.15), (SYSINTERNALS + "autorunsc64.exe", CMD, 0.1),
+    (SYSINTERNALS + "procexp64.exe", EXPLORER, 0.2), (SYSINTERNALS + "Procmon64.exe", EXPLORER, 0.15),
+    ("C:\\Users\\{u}\\AppData\\Local\\Temp\\is-{V}.tmp\\unins000.exe", EXPLORER, 0.2),
+    ("C:\\Users\\{u}\\AppData\\Local\\Temp\\{{{g}}}\\setup.exe", EXPLORER, 0.4),
+]

@@ -148,6 +148,8 @@ class Estate:
                     c.apps.append(app)
             if group == "dev":
                 c.apps += ["code", "git", "python", "notepadpp"] + (["node"] if rng.random() < 0.5 else [])
+                if rng.random() < 0.3:
+                    c.apps.append("pythonw")
                 if rng.random() < 0.4:
                     c.apps.append("notepad2")
                 if rng.random() < 0.2:
