@@ -94,11 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", default="access-rarity", help="template whose input to generate")
     p.add_argument("--config", help="config file whose template: section picks the input (series-decompose with "
                                     "table: Perf writes Perf counters)")
-    p.add_argument("--computers", type=int, help="Perf: number of computers (default 12)")
+    p.add_argument("--computers", type=int, help="Perf: number of computers (default 12); process creation: per tenant (default 300)")
     p.add_argument("--out", required=True, help="output folder (am-<table> containers and labels.json)")
     p.add_argument("--seed", type=int, default=7, help="random seed: the same seed writes the same export (default 7)")
     p.add_argument("--users", type=int, help="resource access: users in the main tenant (default 300)")
-    p.add_argument("--tenants", type=int, help="resource access: number of tenants (default 1)")
+    p.add_argument("--tenants", type=int, help="resource access, process creation: number of tenants (default 1)")
     p.add_argument("--series", type=int, help="usage: number of DataTypes (default 20)")
     p.add_argument("--days", type=int, help="days of training data")
     p.add_argument("--end", help="end of the scoring window, ISO-8601 (default 2026-11-03)")

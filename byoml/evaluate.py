@@ -138,6 +138,10 @@ def evaluate_for_labels(scores: pd.DataFrame, labels: dict) -> Dict[str, Any]:
         from .evaluate_series import usage_metrics
 
         return usage_metrics(scores, labels)
+    if kind == "process-creation":
+        from .evaluate_process import process_metrics
+
+        return process_metrics(scores, labels)
     raise ConfigError(f"labels of kind '{kind}' are not supported")
 
 

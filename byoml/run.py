@@ -199,7 +199,11 @@ def _read_prepared(summary: RunSummary, source: ExportSource, template: Template
         try:
             result.check()
         except MissingColumnError as exc:
-            if s.rows and summary.filtered and sum(summary.filtered.values()) >= s.rows:
+            # the filters took every row before any reached a filter on the missing column: the filters
+            # are the cause (a day without 5140 events has no ShareName); rows dropped for the empty
+            # column itself mean the column is the cause
+            on_column = sum(n for name, n in summary.filtered.items() if exc.column in name)
+            if s.rows and summary.filtered and sum(summary.filtered.values()) >= s.rows and not on_column:
                 raise EmptyWindowError(_no_inputs(s.rows, template, window, summary.filtered,
                                                   f"(so none has '{exc.column}', which the template reads)")) from None
             raise

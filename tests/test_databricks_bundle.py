@@ -45,9 +45,13 @@ DEPLOY_VARS = {
     "access_dcr_id": "dcr-00000000000000000000000000000001",
     "usage_dcr_endpoint": "https://dcr-byoml-usage-abcd.westeurope-1.ingest.monitor.azure.com",
     "usage_dcr_id": "dcr-00000000000000000000000000000002",
+    "masquerading_dcr_endpoint": "https://dcr-byoml-masq-abcd.westeurope-1.ingest.monitor.azure.com",
+    "masquerading_dcr_id": "dcr-00000000000000000000000000000003",
     "model_location": "/Volumes/main/security/byoml",
 }
 WORKSPACE = {"workspace.current_user.userName": "analyst@contoso.com"}
+# templates whose output table has a DCR of its own (the others write the access or the usage table's)
+DCR_VARIABLES = {"masquerading-process": "masquerading"}
 # Databricks dynamic value references the jobs may use, with a value of the shape they take at run time
 DYNAMIC = {"{{job.start_time.iso_date}}": "2026-11-02", "{{job.run_id}}": "550315892394120"}
 SECRET_REF = re.compile(r"^\{\{secrets/([^/{}]+)/([^/{}]+)\}\}$")
@@ -201,7 +205,7 @@ def test_every_variable_is_declared_used_and_documented():
     assert declared <= used, f"declared but unused variables: {sorted(declared - used)}"
     assert all(spec.get("description") for spec in bundle["variables"].values())
     for required in ("source_url", "access_dcr_endpoint", "access_dcr_id", "usage_dcr_endpoint", "usage_dcr_id",
-                     "secret_scope", "model_location"):
+                     "masquerading_dcr_endpoint", "masquerading_dcr_id", "secret_scope", "model_location"):
         assert required in declared
 
 
@@ -349,8 +353,8 @@ def test_score_configs_exist_and_load_with_the_job_cluster_environment(tmp_path)
         local = REPO / args.config[len(root):]
         assert local.is_file(), f"{key}: --config {args.config} is not in the repository ({local})"
         usage = get_template_class(args.template).sample_data == "usage"
-        dcr = DEPLOY_VARS["usage_dcr_id"] if usage else DEPLOY_VARS["access_dcr_id"]
-        endpoint = DEPLOY_VARS["usage_dcr_endpoint"] if usage else DEPLOY_VARS["access_dcr_endpoint"]
+        dcr_var = DCR_VARIABLES.get(args.template, "usage" if usage else "access")  # the DCR of its output table
+        dcr, endpoint = DEPLOY_VARS[f"{dcr_var}_dcr_id"], DEPLOY_VARS[f"{dcr_var}_dcr_endpoint"]
         state = f"{DEPLOY_VARS['model_location']}/{args.template}/state"
         with cluster_environment(env):
             sections = load_config(str(local))

@@ -21,7 +21,8 @@ TEMPLATES = sorted(available()) + ["off_hours:OffHours"]
 
 @pytest.fixture(scope="module")
 def samples(request):
-    return {"resource-access": request.getfixturevalue("access_sample"), "usage": request.getfixturevalue("usage_sample")}
+    return {"resource-access": request.getfixturevalue("access_sample"), "usage": request.getfixturevalue("usage_sample"),
+            "process-creation": request.getfixturevalue("process_sample")}
 
 
 @pytest.mark.parametrize("name", TEMPLATES)

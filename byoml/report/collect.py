@@ -28,6 +28,9 @@ SERIES_COLUMNS = ("ActualUsage", "PredictedUsage", "LowerBound", "UpperBound")
 ACCESS_COLUMNS = ("Account", "Resource", "AnomalyScore")
 ACCESS_TABLE = ("TenantId", "Account", "Resource", "FirstSeen", "LastSeen", "AccessCount", "AnomalyScore",
                 "ScoringPath", "Affinity", "TrainingDays", "Explanation")
+PROCESS_TABLE = ("Computer", "Account", "ProcessPath", "Reason", "ImitatedProcess", "ImitatedPath", "ParentProcess",
+                 "AnomalyScore", "Count", "Explanation")
+TABLES = {"access": ACCESS_TABLE, "process": PROCESS_TABLE}
 
 
 
@@ -49,6 +52,7 @@ class ReportData:
     grid_note: str = ""
     unit: str = ""  # what a series' values are, for the axes
     flagged: int = 0
+    reasons: Optional[pd.DataFrame] = None
     limits: Dict[str, int] = field(default_factory=dict)
 
 
@@ -91,7 +95,7 @@ def collect(
     base = flagged_df if flagged else scored
     data.top_flagged = bool(flagged)
     order = [F.col("AnomalyScore").desc_nulls_last()] if has_score else []
-    columns = [c for c in (ACCESS_TABLE if kind == "access" else scored.columns) if c in scored.columns]
+    columns = [c for c in TABLES.get(kind, scored.columns) if c in scored.columns]
     data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n))
     if kind == "access":
         if "TenantId" in data.top and data.top["TenantId"].nunique() <= 1:
@@ -99,7 +103,18 @@ def collect(
             data.top = data.top.drop(columns=["TenantId"])
         data.grid, data.grid_note = _collect_grid(base, scored, max_grid, bool(flagged))
         data.histogram = _collect_histogram(scored)
+    if kind == "process":
+        data.reasons = _collect_reasons(flagged_df) if "Reason" in scored.columns else None
+        data.histogram = _collect_histogram(scored)
     return data
+
+
+def _collect_reasons(flagged_df: "DataFrame") -> pd.DataFrame:
+    """Flagged rows per reason (a row with two reasons counts for both): a handful of rows."""
+    from pyspark.sql import functions as F
+
+    reasons = flagged_df.select(F.explode(F.split("Reason", ",")).alias("Reason")).filter(F.length("Reason") > 0)
+    return _to_pandas(reasons.groupBy("Reason").agg(F.count(F.lit(1)).alias("rows")).orderBy(F.desc("rows"), "Reason").limit(20))
 
 
 def _string_keys(df: "DataFrame") -> List[str]:

@@ -44,17 +44,42 @@ def access_figures(data: ReportData) -> List["Figure"]:
                     "xaxis": {"type": "category", "tickangle": 45, "automargin": True},
                     "yaxis": {"type": "category", "automargin": True, "dtick": 1}},
         ))
+    figures.extend(_histogram(data, "pairs"))
+    return figures
+
+
+def _histogram(data: ReportData, what: str) -> List["Figure"]:
+    """The distribution of every scored row's AnomalyScore, with the threshold (log counts)."""
+    import plotly.graph_objects as go
+
     hist = data.histogram
-    if hist is not None and len(hist):
-        fig = go.Figure(go.Bar(x=(hist["lo"] + hist["hi"]) / 2, y=hist["n"], width=(hist["hi"] - hist["lo"]),
-                               marker_color="#4c78a8", name="pairs"),
-                        layout={"title": {"text": "AnomalyScore of every scored pair"},
-                                "yaxis": {"type": "log", "dtick": 1, "title": {"text": "pairs"}},
-                                "xaxis": {"title": {"text": "AnomalyScore"}}, "height": 340, "bargap": 0})
-        if data.threshold is not None:
-            fig.add_vline(x=data.threshold, line_dash="dash", line_color="#d62728",
-                          annotation_text=f"threshold {data.threshold:g}")
-        figures.append(fig)
+    if hist is None or not len(hist):
+        return []
+    fig = go.Figure(go.Bar(x=(hist["lo"] + hist["hi"]) / 2, y=hist["n"], width=(hist["hi"] - hist["lo"]),
+                           marker_color="#4c78a8", name=what),
+                    layout={"title": {"text": f"AnomalyScore of every scored {what[:-1]}"},
+                            "yaxis": {"type": "log", "dtick": 1, "title": {"text": what}},
+                            "xaxis": {"title": {"text": "AnomalyScore"}}, "height": 340, "bargap": 0})
+    if data.threshold is not None:
+        fig.add_vline(x=data.threshold, line_dash="dash", line_color="#d62728",
+                      annotation_text=f"threshold {data.threshold:g}")
+    return [fig]
+
+
+def process_figures(data: ReportData) -> List["Figure"]:
+    """Flagged processes per reason, and the score histogram with the threshold."""
+    import plotly.graph_objects as go
+
+    figures = []
+    reasons = data.reasons
+    if reasons is not None and len(reasons):
+        figures.append(go.Figure(
+            go.Bar(x=reasons["rows"], y=reasons["Reason"], orientation="h", marker_color="#d62728",
+                   hovertemplate="%{y}: %{x} flagged processes<extra></extra>"),
+            layout={"title": {"text": "Flagged (computer, process path) rows per reason"},
+                    "height": 120 + 40 * len(reasons), "yaxis": {"type": "category", "automargin": True},
+                    "xaxis": {"title": {"text": "rows"}}}))
+    figures.extend(_histogram(data, "processes"))
     return figures
 
 
@@ -116,4 +141,6 @@ def figures(data: ReportData) -> List["Figure"]:
         return series_figures(data)
     if data.kind == "access":
         return access_figures(data)
+    if data.kind == "process":
+        return process_figures(data)
     return []

@@ -151,7 +151,8 @@ def render_html(data: ReportData, title: str) -> str:
     if data.grid_note:
         parts.append(f'<p class="note" id="grid-note">{html.escape(data.grid_note)}</p>')
     if len(data.top):
-        heading = {"series": "Flagged bins", "access": "Top anomalies"}.get(data.kind, "Top rows")
+        heading = {"series": "Flagged bins", "access": "Top anomalies", "process": "Top anomalies, with their reasons"}.get(
+            data.kind, "Top rows")
         parts.append(f"<h2>{heading}</h2>")
         parts.append(html_table(data.top, "top"))
         legend = [(c, LEGEND[c]) for c in data.top.columns if c in LEGEND]
@@ -214,7 +215,7 @@ def write_report(
     header["generated"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
     config = getattr(template, "config", None)
     keys = list(getattr(config, "group_by", []) or []) or None
-    threshold = getattr(config, "threshold", None) if kind == "access" else None
+    threshold = getattr(config, "threshold", None) if kind in ("access", "process") else None
     flagged = summary.counts.get("flagged") if summary is not None else None
     if note:
         header["note"] = note

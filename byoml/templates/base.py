@@ -290,9 +290,10 @@ class Model(ABC):
 
 
 #: Report kinds :mod:`byoml.report` draws: ``access`` (users x resources), ``series`` (usage over
-#: time) and ``table`` (the top rows by ``AnomalyScore``, for any template). A template naming
-#: another kind gets ``table``, and the run summary says so.
-REPORT_KINDS = ("access", "series", "table")
+#: time), ``process`` (processes with their reasons) and ``table`` (the top rows by
+#: ``AnomalyScore``, for any template). A template naming another kind gets ``table``, and the run
+#: summary says so.
+REPORT_KINDS = ("access", "series", "process", "table")
 #: Columns byoml adds to every output row when the template's ``score`` does not (``LowConfidence``:
 #: the model was trained with ``--force`` on less data than the template's ``minimum_training``).
 RUN_COLUMNS = "ModelVersion string, RunId string, LowConfidence boolean"
