@@ -7,12 +7,14 @@ from typing import Callable, Dict, Tuple
 from ..errors import ConfigError
 from .perf import PerfConfig, generate_perf
 from .resource_access import SampleConfig, generate_resource_access
+from .syslog import SyslogSampleConfig, generate_syslog
 from .usage import UsageConfig, generate_usage
 
 GENERATORS: Dict[str, Tuple[type, Callable[..., dict]]] = {
     "resource-access": (SampleConfig, generate_resource_access),
     "usage": (UsageConfig, generate_usage),
     "perf": (PerfConfig, generate_perf),
+    "log-patterns": (SyslogSampleConfig, generate_syslog),
 }
 
 
@@ -30,4 +32,4 @@ def generate(kind: str, out_dir: str, **options) -> dict:
     return generator(out_dir, **options)
 
 
-__all__ = ["GENERATORS", "generate", "generate_perf", "generate_resource_access", "generate_usage"]
+__all__ = ["GENERATORS", "generate", "generate_perf", "generate_resource_access", "generate_syslog", "generate_usage"]

@@ -20,6 +20,7 @@ ENTRY_POINT_GROUP = "byoml.templates"
 BUILTIN: Dict[str, str] = {
     "access-rarity": "byoml.templates.rarity:AccessRarity",
     "anomalous-resource-access": "byoml.templates.resource_access:AnomalousResourceAccess",
+    "log-patterns": "byoml.templates.log_patterns:LogPatterns",
     "series-decompose": "byoml.templates.series_decompose:SeriesDecompose",
     "usage-regression": "byoml.templates.usage_regression:UsageRegression",
 }

@@ -62,7 +62,10 @@ def mine(msgs, spec: MinerSpec):
     sorted by position)."""
     from pyspark.sql import functions as F
 
-    tokens = explode_tokens(msgs, spec)
+    from ...spark import materialize
+
+    # kept: the steps below read the tokens four times (a recomputation each, otherwise)
+    tokens = materialize(explode_tokens(msgs, spec))
     freq = (tokens.filter(~F.col("fixed")).groupBy("L", "pos", "key").agg(F.sum("n").alias("f")))
     scored = tokens.join(freq, ["L", "pos", "key"], "left").withColumn(
         "f", F.when(~F.col("fixed"), F.col("f")))
@@ -74,7 +77,7 @@ def mine(msgs, spec: MinerSpec):
     roots = (scored.groupBy("Masked", "L").agg(
         F.array_sort(F.collect_list(F.when(F.col("in_root"), F.struct("pos", "key")))).alias("root"))
         .select("Masked", F.xxhash64("L", "root").alias("rid")))
-    scored = scored.join(roots, "Masked")
+    scored = materialize(scored.join(roots, "Masked"))
     distinct = (scored.filter(~F.col("in_root") & (F.col("pos") > 0)).groupBy("rid", "pos")
                 .agg(F.count_distinct("key").alias("values")))
     variable = distinct.filter(F.col("values") >= F.lit(spec.variable_threshold)).select(
