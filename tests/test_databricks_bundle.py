@@ -38,6 +38,10 @@ jobs_models = pytest.importorskip("databricks.bundles.jobs", reason="databricks-
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUNDLE = REPO / "databricks.yml"
 ML_TEMPLATES = sorted(name for name in BUILTIN if name != "access-rarity")  # access-rarity is the reference
+# the score jobs that run hourly (reading what the export appended, with a watermark), and each score job's DCR
+HOURLY = {"usage-regression", "series-decompose", "log-patterns"}
+DCR_VARS = {"anomalous-resource-access": "access", "usage-regression": "usage", "series-decompose": "usage",
+            "log-patterns": "logpatterns", "masquerading-process": "masquerading"}
 # values a deployer passes with --var; placeholders in the shapes the jobs expect
 DEPLOY_VARS = {
     "source_url": "https://contosoexport.blob.core.windows.net",
@@ -47,11 +51,11 @@ DEPLOY_VARS = {
     "usage_dcr_id": "dcr-00000000000000000000000000000002",
     "masquerading_dcr_endpoint": "https://dcr-byoml-masq-abcd.westeurope-1.ingest.monitor.azure.com",
     "masquerading_dcr_id": "dcr-00000000000000000000000000000003",
+    "logpatterns_dcr_endpoint": "https://dcr-byoml-logpatterns-abcd.westeurope-1.ingest.monitor.azure.com",
+    "logpatterns_dcr_id": "dcr-00000000000000000000000000000004",
     "model_location": "/Volumes/main/security/byoml",
 }
 WORKSPACE = {"workspace.current_user.userName": "analyst@contoso.com"}
-# templates whose output table has a DCR of its own (the others write the access or the usage table's)
-DCR_VARIABLES = {"masquerading-process": "masquerading"}
 # Databricks dynamic value references the jobs may use, with a value of the shape they take at run time
 DYNAMIC = {"{{job.start_time.iso_date}}": "2026-11-02", "{{job.run_id}}": "550315892394120"}
 SECRET_REF = re.compile(r"^\{\{secrets/([^/{}]+)/([^/{}]+)\}\}$")
@@ -205,7 +209,8 @@ def test_every_variable_is_declared_used_and_documented():
     assert declared <= used, f"declared but unused variables: {sorted(declared - used)}"
     assert all(spec.get("description") for spec in bundle["variables"].values())
     for required in ("source_url", "access_dcr_endpoint", "access_dcr_id", "usage_dcr_endpoint", "usage_dcr_id",
-                     "masquerading_dcr_endpoint", "masquerading_dcr_id", "secret_scope", "model_location"):
+                     "masquerading_dcr_endpoint", "masquerading_dcr_id",
+                     "logpatterns_dcr_endpoint", "logpatterns_dcr_id", "secret_scope", "model_location"):
         assert required in declared
 
 
@@ -285,8 +290,7 @@ def test_a_weekly_train_and_a_score_job_per_ml_template_at_the_right_cadence():
         t = _cron(train)
         assert t["weekday"] not in ("*", "?") and t["day"] == "?" and t["hour"].isdigit(), f"{name}: train not weekly"
         s = _cron(score)
-        usage = get_template_class(name).sample_data == "usage"
-        if usage:
+        if name in HOURLY:
             assert s["hour"] == "*" and s["minute"].isdigit(), f"{name}: score should run hourly"
         else:
             assert s["hour"].isdigit() and s["day"] in ("*", "?") and s["weekday"] in ("*", "?"), f"{name}: score daily"
@@ -352,16 +356,16 @@ def test_score_configs_exist_and_load_with_the_job_cluster_environment(tmp_path)
         assert args.config.startswith(root), args.config
         local = REPO / args.config[len(root):]
         assert local.is_file(), f"{key}: --config {args.config} is not in the repository ({local})"
-        usage = get_template_class(args.template).sample_data == "usage"
-        dcr_var = DCR_VARIABLES.get(args.template, "usage" if usage else "access")  # the DCR of its output table
-        dcr, endpoint = DEPLOY_VARS[f"{dcr_var}_dcr_id"], DEPLOY_VARS[f"{dcr_var}_dcr_endpoint"]
+        hourly = args.template in HOURLY
+        dcr = DEPLOY_VARS[f"{DCR_VARS[args.template]}_dcr_id"]
+        endpoint = DEPLOY_VARS[f"{DCR_VARS[args.template]}_dcr_endpoint"]
         state = f"{DEPLOY_VARS['model_location']}/{args.template}/state"
         with cluster_environment(env):
             sections = load_config(str(local))
             sink = LogAnalyticsConfig.from_options(sections["sink"])
         assert sink.dcr_id == dcr and sink.endpoint == endpoint and sink.state_dir == f"{state}/sink", key
         assert set(sections["source"]) <= SOURCE_OPTIONS
-        if usage:
+        if hourly:
             assert sections["source"]["watermark"] == f"{state}/watermark", "hourly jobs read incrementally"
         else:
             assert args.end and "watermark" not in sections["source"], "the daily job scores the previous day"

@@ -31,6 +31,10 @@ ACCESS_TABLE = ("TenantId", "Account", "Resource", "FirstSeen", "LastSeen", "Acc
 PROCESS_TABLE = ("Computer", "Account", "ProcessPath", "Reason", "ImitatedProcess", "ImitatedPath", "ParentProcess",
                  "AnomalyScore", "Count", "Explanation")
 TABLES = {"access": ACCESS_TABLE, "process": PROCESS_TABLE}
+PATTERN_COLUMNS = ("PatternId", "Pattern", "Count", "Baseline", "IsNew", "IsAnomaly")
+PATTERN_TABLE = ("TimeGenerated", "Pattern", "AnomalyReason", "Count", "Baseline", "AnomalyScore", "ErrorCount",
+                 "ExampleMessage")
+DEFAULT_PATTERNS = 25
 
 
 
@@ -51,6 +55,7 @@ class ReportData:
     series_flagged: int = 0
     grid_note: str = ""
     unit: str = ""  # what a series' values are, for the axes
+    patterns: Optional[pd.DataFrame] = None
     flagged: int = 0
     reasons: Optional[pd.DataFrame] = None
     limits: Dict[str, int] = field(default_factory=dict)
@@ -87,6 +92,9 @@ def collect(
                       flagged=flagged, threshold=threshold, unit=unit,
                       limits={"top_n": top_n, "max_grid": max_grid, "max_series": max_series, "max_points": max_points})
     has_score = "AnomalyScore" in scored.columns
+    if kind == "patterns" and set(PATTERN_COLUMNS) <= set(scored.columns):
+        _collect_patterns(data, scored, flagged_df, list(series_keys or []), top_n)
+        return data
     if kind == "series":
         keys = [k for k in (series_keys or _string_keys(scored)) if k in scored.columns]
         data.series_keys = keys
@@ -226,3 +234,20 @@ def _collect_series(data: ReportData, scored: "DataFrame", flagged_df: "DataFram
     top_cols = [*keys, "TimeGenerated", *SERIES_COLUMNS,
                 *[c for c in ("Anomalies", "AnomalyReason", "AnomalyScore", "SeriesKind") if c in scored.columns]]
     data.top = _to_pandas(flagged_df.orderBy(score.desc_nulls_last(), "TimeGenerated").select(*top_cols).limit(top_n))
+
+
+def _collect_patterns(data: ReportData, scored: "DataFrame", flagged_df: "DataFrame", keys: List[str], top_n: int) -> None:
+    """The ``DEFAULT_PATTERNS`` patterns with the most records in the window (records, baseline, flagged
+    hours, new), and the ``top_n`` flagged pattern-hours: new ones first, then by ``|AnomalyScore|``."""
+    from pyspark.sql import functions as F
+
+    per_pattern = scored.groupBy("PatternId").agg(
+        F.min("Pattern").alias("Pattern"), F.sum("Count").alias("Count"), F.sum("Baseline").alias("Baseline"),
+        F.sum(F.col("IsAnomaly").cast("int")).alias("FlaggedHours"), F.max("IsNew").alias("IsNew"),
+        F.count_distinct(*keys).alias("Groups") if keys else F.lit(1).alias("Groups"))
+    data.patterns = _to_pandas(per_pattern.orderBy(F.col("Count").desc(), "PatternId").limit(DEFAULT_PATTERNS))
+    columns = [c for c in ("TimeGenerated", *keys, *PATTERN_TABLE[1:]) if c in scored.columns]
+    base = flagged_df if data.flagged else scored
+    data.top_flagged = bool(data.flagged)
+    order = [F.col("IsNew").desc(), F.abs(F.col("AnomalyScore")).desc_nulls_last(), "TimeGenerated", "PatternId"]
+    data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n))

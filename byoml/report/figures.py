@@ -135,8 +135,34 @@ def series_figures(data: ReportData) -> List["Figure"]:
     return [fig]
 
 
+def pattern_figures(data: ReportData) -> List["Figure"]:
+    """The top patterns of the window: records against their baseline, new and flagged ones marked."""
+    import plotly.graph_objects as go
+
+    frame = data.patterns
+    if frame is None or not len(frame):
+        return []
+    frame = frame.iloc[::-1]  # the largest at the top
+    label = [(p if len(p) <= 90 else p[:87] + "...") for p in frame["Pattern"].astype(str)]
+    colour = ["#d62728" if bool(n) else ("#ff7f0e" if int(f) else "#4c78a8") for n, f in zip(frame["IsNew"], frame["FlaggedHours"])]
+    fig = go.Figure(layout={
+        "title": {"text": "Top patterns of the window: records (bars; red: new, orange: flagged hours) and baseline (marks)"},
+        "height": 28 * len(frame) + 200, "barmode": "overlay", "xaxis": {"type": "log", "title": {"text": "records"}},
+        "yaxis": {"automargin": True, "type": "category"}, "margin": {"l": 40}})
+    fig.add_trace(go.Bar(x=frame["Count"], y=label, orientation="h", marker_color=colour, name="records",
+                         customdata=frame[["PatternId", "FlaggedHours", "Groups"]].to_numpy(),
+                         hovertemplate="%{y}<br>%{x} records · id %{customdata[0]} · %{customdata[1]} flagged hours"
+                                       " · %{customdata[2]} groups<extra></extra>"))
+    fig.add_trace(go.Scatter(x=frame["Baseline"].clip(lower=0.1), y=label, mode="markers", name="baseline",
+                             marker={"symbol": "line-ns-open", "size": 16, "color": "#333333"},
+                             hovertemplate="baseline %{x:.1f}<extra></extra>"))
+    return [fig]
+
+
 def figures(data: ReportData) -> List["Figure"]:
     """The report's plotly figures for its kind (used by the notebooks too)."""
+    if data.kind == "patterns":
+        return pattern_figures(data)
     if data.kind == "series":
         return series_figures(data)
     if data.kind == "access":

@@ -136,6 +136,10 @@ def render_html(data: ReportData, title: str) -> str:
                          f"latest {limits['max_points']} bins each).</p>")
         else:
             parts.append('<p class="note">No series was flagged in this window.</p>')
+    elif data.kind == "patterns" and data.patterns is not None:
+        what = "flagged pattern-hours (new patterns first)" if data.top_flagged else "pattern-hours (none was flagged)"
+        parts.append(f'<p class="note">{data.flagged:,} flagged pattern-hours; the chart shows the '
+                     f"{len(data.patterns)} patterns with the most records, the table the top {len(data.top)} {what}.</p>")
     else:
         what = "anomalies" if data.top_flagged else "scored rows (none was flagged)"
         parts.append(f'<p class="note">{data.flagged:,} anomalies; the table shows the top {len(data.top)} {what} '
@@ -150,9 +154,12 @@ def render_html(data: ReportData, title: str) -> str:
         include = False
     if data.grid_note:
         parts.append(f'<p class="note" id="grid-note">{html.escape(data.grid_note)}</p>')
+    if data.patterns is not None and len(data.patterns):
+        parts.append("<h2>Top patterns</h2>")
+        parts.append(html_table(data.patterns, "patterns"))
     if len(data.top):
-        heading = {"series": "Flagged bins", "access": "Top anomalies", "process": "Top anomalies, with their reasons"}.get(
-            data.kind, "Top rows")
+        heading = {"series": "Flagged bins", "access": "Top anomalies", "process": "Top anomalies, with their reasons",
+                   "patterns": "Flagged pattern-hours"}.get(data.kind, "Top rows")
         parts.append(f"<h2>{heading}</h2>")
         parts.append(html_table(data.top, "top"))
         legend = [(c, LEGEND[c]) for c in data.top.columns if c in LEGEND]

@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from .perf import PerfConfig, generate_perf
 from .process_creation import ProcessSampleConfig, generate_process_creation
 from .resource_access import SampleConfig, generate_resource_access
+from .syslog import SyslogSampleConfig, generate_syslog
 from .usage import UsageConfig, generate_usage
 
 GENERATORS: Dict[str, Tuple[type, Callable[..., dict]]] = {
@@ -15,6 +16,7 @@ GENERATORS: Dict[str, Tuple[type, Callable[..., dict]]] = {
     "usage": (UsageConfig, generate_usage),
     "perf": (PerfConfig, generate_perf),
     "process-creation": (ProcessSampleConfig, generate_process_creation),
+    "log-patterns": (SyslogSampleConfig, generate_syslog),
 }
 
 
@@ -33,4 +35,4 @@ def generate(kind: str, out_dir: str, **options) -> dict:
 
 
 __all__ = ["GENERATORS", "generate", "generate_perf", "generate_process_creation", "generate_resource_access",
-           "generate_usage"]
+           "generate_syslog", "generate_usage"]

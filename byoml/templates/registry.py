@@ -21,6 +21,7 @@ BUILTIN: Dict[str, str] = {
     "access-rarity": "byoml.templates.rarity:AccessRarity",
     "anomalous-resource-access": "byoml.templates.resource_access:AnomalousResourceAccess",
     "masquerading-process": "byoml.templates.masquerading:MasqueradingProcess",
+    "log-patterns": "byoml.templates.log_patterns:LogPatterns",
     "series-decompose": "byoml.templates.series_decompose:SeriesDecompose",
     "usage-regression": "byoml.templates.usage_regression:UsageRegression",
 }
