@@ -12,16 +12,14 @@ the machine before and after (it is shared), and the quality of the scored day.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pathlib
 import sys
-import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.usage_scale import PeakRss  # noqa: E402
+from benchmarks.usage_scale import ensure_sample, timed_train_score  # noqa: E402
 
 TEMPLATE = "masquerading-process"
 
@@ -36,40 +34,25 @@ def main(argv=None) -> int:
 
     from byoml.evaluate import load_scores
     from byoml.evaluate_process import process_metrics
-    from byoml.run import score, train
-    from byoml.sample_data import generate
     from byoml.spark import get_spark
 
     data = os.path.join(args.work, f"export-{args.computers}-{args.days}-{args.seed}")
-    if not os.path.exists(os.path.join(data, "labels.json")):
-        started = time.perf_counter()
-        generate("process-creation", data, computers=args.computers, days=args.days, seed=args.seed, layout="hourly")
-        print(f"sample data written in {time.perf_counter() - started:.0f}s (not timed)")
-    labels = json.load(open(os.path.join(data, "labels.json"), encoding="utf-8"))
+    labels, size = ensure_sample("process-creation", data, computers=args.computers, days=args.days, seed=args.seed,
+                                 layout="hourly")
     counts = labels["counts"]
     tw, sw = labels["train_window"], labels["score_window"]
-    size = sum(p.stat().st_size for p in pathlib.Path(data).rglob("*.json") if p.name != "labels.json")
     print(f"export: {counts['process_creations']:,} process creations ({counts['events']:,} records, "
           f"{size / 2**30:.2f} GiB) from {counts['computers']} computers, {args.days} + 1 days")
     spark = get_spark()
     spark.range(1).count()  # session start is not part of the figures
     model, sink = os.path.join(args.work, "model"), os.path.join(args.work, "sink")
-    load_before = os.getloadavg()
-    with PeakRss() as rss:
-        started = time.perf_counter()
-        t = train(TEMPLATE, data, model, tw["start"], tw["end"], spark=spark)
-        fitted = time.perf_counter()
-        s = score(TEMPLATE, data, model, sink, sw["start"], sw["end"], emit="all", spark=spark)
-        done = time.perf_counter()
-    load_after = os.getloadavg()
-    stages = " · ".join(f"{k} {v:.1f}s" for k, v in t.stages) + " | " + " · ".join(f"{k} {v:.1f}s" for k, v in s.stages)
-    print(f"{TEMPLATE}: train (read+prepare+fit+save) {fitted - started:.1f}s, score (read+prepare+score+write) "
-          f"{done - fitted:.1f}s, total {done - started:.1f}s; peak RSS {rss.peak / 2**30:.2f} GiB (process tree)")
-    print(f"  stages: {stages}")
-    print(f"  rows: {t.counts.get('events', 0):,} training events, {s.counts.get('events', 0):,} scored-day events, "
-          f"{s.counts.get('scored')} scored rows, {s.counts.get('flagged')} flagged")
-    print(f"  load average (1, 5, 15 min) before {tuple(round(x, 2) for x in load_before)}, "
-          f"after {tuple(round(x, 2) for x in load_after)}; {os.cpu_count()} cores")
+    r = timed_train_score(TEMPLATE, data, model, sink, tw, sw, spark)
+    print(f"{TEMPLATE}: train (read+prepare+fit+save) {r.fit_seconds:.1f}s, score (read+prepare+score+write) "
+          f"{r.score_seconds:.1f}s, total {r.seconds:.1f}s; peak RSS {r.peak_rss / 2**30:.2f} GiB (process tree)")
+    print(f"  stages: {r.stages()}")
+    print(f"  rows: {r.train.counts.get('events', 0):,} training events, {r.score.counts.get('events', 0):,} scored-day events, "
+          f"{r.score.counts.get('scored')} scored rows, {r.score.counts.get('flagged')} flagged")
+    print(f"  {r.loads()}")
     m = process_metrics(load_scores(sink, "MasqueradingProcessResult"), labels)
     print(f"  quality: recall {m['recall']:.3f} ({m['detected']}/{m['masquerade_rows']}), min per kind "
           f"{m['min_recall_per_kind']:.3f}, false flags {m['false_flags']}")
