@@ -136,12 +136,6 @@ def judge_batch(index: np.ndarray, Y: np.ndarray, start: int, profiles: Sequence
             "flags": det.flags, "reasons": det.reasons, "ready": det.ready}
 
 
-def _bucket(keys: List[str], buckets: int):
-    from pyspark.sql import functions as F
-
-    return F.pmod(F.xxhash64(*keys), F.lit(max(1, buckets))).cast("int")
-
-
 class SeriesDecomposeModel(Model):
     """Fitted ``series-decompose``: one row per series (status, kind, period, transform)."""
 
@@ -158,8 +152,8 @@ class SeriesDecomposeModel(Model):
         first_in_source = data.agg(F.min("bin")).first()[0]
         floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
         buckets = int(self.metadata.get("buckets") or 1)
-        series = self.series_.withColumn("bucket", _bucket(keys, buckets))
-        data = data.withColumn("bucket", _bucket(keys, buckets))
+        series = self.series_.withColumn("bucket", sf.bucket_of(keys, buckets))
+        data = data.withColumn("bucket", sf.bucket_of(keys, buckets))
         bin_seconds = cfg.bin_seconds
 
         judge = tpl.judge
@@ -299,7 +293,7 @@ class SeriesDecompose(Template):
 
         schema = f"{sf.series_key_schema(cfg)}, {FIT_SCHEMA_TAIL}"
         series = (
-            prepared.select(*keys, "bin", "Value").withColumn("bucket", _bucket(keys, buckets))
+            prepared.select(*keys, "bin", "Value").withColumn("bucket", sf.bucket_of(keys, buckets))
             .groupBy("bucket").applyInPandas(fit_bucket, schema).persist(StorageLevel.MEMORY_AND_DISK)
         )
         counts = sf.check_fitted_series(series, cfg, keys)
