@@ -107,10 +107,69 @@ def series_figures(data: ReportData) -> List["Figure"]:
     return [fig]
 
 
+def _series_parts(frame: pd.DataFrame, keys: List[str]):
+    if keys:
+        return [(k if isinstance(k, tuple) else (k,), g) for k, g in frame.groupby(keys, sort=False)]
+    return [(("all",), frame)]
+
+
+def forecast_figures(data: ReportData) -> List["Figure"]:
+    """One panel per shown series: the history, the forecast, its 95% and 80% bands and the threshold crossings."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    frame = data.series
+    if frame is None or not len(frame):
+        return []
+    keys = data.series_keys
+    order = [tuple(r) for r in data.top[keys].itertuples(index=False, name=None)] if keys and len(data.top) else []
+    parts = dict(_series_parts(frame, keys))
+    names = [n for n in order if n in parts] + [n for n in parts if n not in order]
+    history = dict(_series_parts(data.history, keys)) if data.history is not None and len(data.history) else {}
+    summary = {tuple(r[k] for k in keys): r for r in data.top.to_dict("records")} if keys else {}
+    titles = []
+    for name in names:
+        info = summary.get(name, {})
+        title = f"{' / '.join(str(v) for v in name)} · {info.get('Model', '')}"
+        if info.get("ThresholdCrossing80") is not None and not pd.isna(info.get("ThresholdCrossing80")):
+            title += f" · threshold {info.get('Threshold'):g} may be reached {pd.Timestamp(info['ThresholdCrossing80']):%Y-%m-%d %H:%M}"
+        titles.append(title)
+    height = 300 * len(names) + 120
+    spacing = min(100 / height, 0.9 / max(1, len(names) - 1))
+    fig = make_subplots(rows=len(names), cols=1, subplot_titles=titles, vertical_spacing=spacing)
+    for i, name in enumerate(names, start=1):
+        g = parts[name].sort_values("TimeGenerated")
+        first = i == 1
+        t = g["TimeGenerated"]
+        for lo, hi, color, label in (("Lower95", "Upper95", "rgba(76,120,168,0.15)", "95% interval"),
+                                     ("Lower80", "Upper80", "rgba(76,120,168,0.30)", "80% interval")):
+            fig.add_trace(go.Scatter(x=t, y=g[hi], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False,
+                                     legendgroup=label), row=i, col=1)
+            fig.add_trace(go.Scatter(x=t, y=g[lo], mode="lines", line={"width": 0}, fill="tonexty", fillcolor=color,
+                                     name=label, legendgroup=label, showlegend=first,
+                                     hovertemplate=f"{label} %{{y:.3g}}<extra></extra>"), row=i, col=1)
+        fig.add_trace(go.Scatter(x=t, y=g["Forecast"], mode="lines", line={"dash": "dash", "color": "#4c78a8"},
+                                 name="forecast", legendgroup="forecast", showlegend=first), row=i, col=1)
+        if name in history:
+            h = history[name].sort_values("TimeGenerated")
+            fig.add_trace(go.Scatter(x=h["TimeGenerated"], y=h["Value"], mode="lines", line={"color": "#333333"},
+                                     name="history", legendgroup="history", showlegend=first), row=i, col=1)
+        hit = g[g["IsAnomaly"].astype(bool)] if "IsAnomaly" in g else g.iloc[0:0]
+        if len(hit):
+            fig.add_trace(go.Scatter(x=hit["TimeGenerated"], y=hit["Upper80"], mode="markers",
+                                     marker={"symbol": "diamond", "size": 11, "color": "#d62728"},
+                                     name="threshold crossing (80%)", legendgroup="crossing", showlegend=True), row=i, col=1)
+    fig.update_layout(height=height, title={"text": "Forecasts: history, forecast and interval bands"},
+                      hovermode="x unified", margin={"t": 90})
+    return [fig]
+
+
 def figures(data: ReportData) -> List["Figure"]:
     """The report's plotly figures for its kind (used by the notebooks too)."""
     if data.kind == "series":
         return series_figures(data)
+    if data.kind == "forecast":
+        return forecast_figures(data)
     if data.kind == "access":
         return access_figures(data)
     return []

@@ -111,6 +111,10 @@ def render_html(data: ReportData, title: str) -> str:
                          f"latest {limits['max_points']} bins each).</p>")
         else:
             parts.append('<p class="note">No series was flagged in this window.</p>')
+    elif data.kind == "forecast":
+        parts.append(f'<p class="note">{data.series_shown} series shown (at most {limits["max_series"]}): those '
+                     f"reaching a threshold first ({data.series_flagged:,} series do), then the largest forecasts; "
+                     f"history: the latest {limits['max_points']} bins before the forecast.</p>")
     else:
         what = "anomalies" if data.top_flagged else "scored rows (none was flagged)"
         parts.append(f'<p class="note">{data.flagged:,} anomalies; the table shows the top {len(data.top)} {what} '
@@ -124,7 +128,8 @@ def render_html(data: ReportData, title: str) -> str:
         parts.append("</div>")
         include = False
     if len(data.top):
-        heading = {"series": "Flagged bins", "access": "Top anomalies"}.get(data.kind, "Top rows")
+        heading = {"series": "Flagged bins", "access": "Top anomalies", "forecast": "Forecast per series"}.get(
+            data.kind, "Top rows")
         parts.append(f"<h2>{heading}</h2>")
         parts.append(html_table(data.top, "top"))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -144,6 +149,7 @@ def write_report(
     max_grid: int = DEFAULT_GRID,
     max_series: int = DEFAULT_SERIES,
     max_points: int = DEFAULT_POINTS,
+    context: Optional["DataFrame"] = None,
 ) -> ReportInfo:
     """Collect (bounded) and write the report of ``scored`` to ``path``; return where and what.
 
@@ -177,7 +183,8 @@ def write_report(
     if note:
         header["note"] = note
     data = collect(scored, flag, kind=kind, header=header, series_keys=keys, threshold=threshold, top_n=top_n,
-                   max_grid=max_grid, max_series=max_series, max_points=max_points, flagged=flagged)
+                   max_grid=max_grid, max_series=max_series, max_points=max_points, flagged=flagged,
+                   context=context)
     document = render_html(data, f"byoml · {name} · scoring report" if name else "byoml scoring report")
     tmp = f"{target}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -274,6 +274,14 @@ class Model(ABC):
     def score(self, prepared, run: RunInfo):
         """Score prepared rows of ``run.window``; return rows of the output table."""
 
+    def report_context(self, prepared, run: RunInfo):
+        """Rows the template's report draws beside the scored ones (a DataFrame, or None: none).
+
+        The ``forecast`` report draws each series' history before the forecasts from it; the report
+        collects a bounded part of it (:mod:`byoml.report.collect`).
+        """
+        return None
+
     def anomaly_condition(self):
         """Spark column: true for output rows that are anomalies (``--emit anomalies``).
 
@@ -290,9 +298,10 @@ class Model(ABC):
 
 
 #: Report kinds :mod:`byoml.report` draws: ``access`` (users x resources), ``series`` (usage over
-#: time) and ``table`` (the top rows by ``AnomalyScore``, for any template). A template naming
-#: another kind gets ``table``, and the run summary says so.
-REPORT_KINDS = ("access", "series", "table")
+#: time), ``forecast`` (history, forecast and interval bands) and ``table`` (the top rows by
+#: ``AnomalyScore``, for any template). A template naming another kind gets ``table``, and the run
+#: summary says so.
+REPORT_KINDS = ("access", "series", "forecast", "table")
 #: Columns byoml adds to every output row when the template's ``score`` does not.
 RUN_COLUMNS = "ModelVersion string, RunId string"
 
@@ -317,6 +326,9 @@ class Template(ABC):
     ``model_class``    its :class:`Model` subclass
     ``sample_data``    key of the generator in :mod:`byoml.sample_data` whose labels it is evaluated on
     ``score_lookback`` history the scoring step needs before the window (read from the source)
+    ``labelled_flags`` whether ``IsAnomaly`` marks anomalies in the data, so that labelled sample data
+                       must have flagged rows (:func:`byoml.testing.check_template`); False for a
+                       template whose flags mark something its options set (a forecast's threshold)
     """
 
     name: ClassVar[str] = ""
@@ -328,6 +340,7 @@ class Template(ABC):
     Config: ClassVar[Type[TemplateConfig]] = TemplateConfig
     sample_data: ClassVar[Optional[str]] = None
     score_lookback: ClassVar[dt.timedelta] = dt.timedelta(0)
+    labelled_flags: ClassVar[bool] = True
     model_class: ClassVar[Type[Model]]
 
     def __init__(self, config: Optional[Any] = None, **options: Any) -> None:

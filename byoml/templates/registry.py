@@ -21,6 +21,7 @@ BUILTIN: Dict[str, str] = {
     "access-rarity": "byoml.templates.rarity:AccessRarity",
     "anomalous-resource-access": "byoml.templates.resource_access:AnomalousResourceAccess",
     "series-decompose": "byoml.templates.series_decompose:SeriesDecompose",
+    "series-forecast": "byoml.templates.series_forecast:SeriesForecast",
     "usage-regression": "byoml.templates.usage_regression:UsageRegression",
 }
 
