@@ -11,7 +11,9 @@ origin and step ``j``) give:
   (they may be skewed: a volume spikes up more than it drops).
 
 The 80% interval at step ``j`` is ``forecast + g(j) * [q10, q90]``, the 95% one ``forecast + g(j) *
-[q2.5, q97.5]``, each half-width times ``interval_scale``.
+[q2.5, q97.5]``, each half-width times ``interval_scale`` (chosen on NAB categories by
+``benchmarks/forecast_quality.py``: the errors of a week of holdout understate those of the weeks
+after it, where level shifts and new regimes come).
 
 >>> import numpy as np
 >>> errors = np.random.default_rng(0).normal(0, 1, (1, 8, 24)) * np.sqrt(np.arange(1, 25))
@@ -26,7 +28,6 @@ import numpy as np
 
 from ..nanstats import nanquantile
 
-QUANTILES = {0.80: (0.10, 0.90), 0.95: (0.025, 0.975)}
 PARAMS = ("scale_a", "scale_b", "q025", "q10", "q90", "q975")
 MAX_EXPONENT = 1.0
 
@@ -77,8 +78,14 @@ def error_scale(params: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def bounds(forecast: np.ndarray, params: np.ndarray, level: float, scale: float = 1.0):
-    """Lower and upper bounds of the ``level`` (0.80 or 0.95) interval around ``forecast``."""
+    """Lower and upper bounds of the ``level`` (0.80 or 0.95) interval around ``forecast``.
+
+    The interval always holds the forecast: where the holdout's errors were all on one side (a
+    series that grew through the holdout), the bound on the other side is the forecast itself.
+    """
     params = np.atleast_2d(params)
     g = error_scale(params, forecast.shape[1]) * scale
     lo_q, hi_q = {0.80: (3, 4), 0.95: (2, 5)}[level]
-    return forecast + g * params[:, lo_q:lo_q + 1], forecast + g * params[:, hi_q:hi_q + 1]
+    lower = forecast + g * params[:, lo_q:lo_q + 1]
+    upper = forecast + g * params[:, hi_q:hi_q + 1]
+    return np.minimum(lower, forecast), np.maximum(upper, forecast)
