@@ -45,6 +45,8 @@ DEPLOY_VARS = {
     "access_dcr_id": "dcr-00000000000000000000000000000001",
     "usage_dcr_endpoint": "https://dcr-byoml-usage-abcd.westeurope-1.ingest.monitor.azure.com",
     "usage_dcr_id": "dcr-00000000000000000000000000000002",
+    "forecast_dcr_endpoint": "https://dcr-byoml-forecast-abcd.westeurope-1.ingest.monitor.azure.com",
+    "forecast_dcr_id": "dcr-00000000000000000000000000000003",
     "model_location": "/Volumes/main/security/byoml",
 }
 WORKSPACE = {"workspace.current_user.userName": "analyst@contoso.com"}
@@ -281,8 +283,9 @@ def test_a_weekly_train_and_a_score_job_per_ml_template_at_the_right_cadence():
         t = _cron(train)
         assert t["weekday"] not in ("*", "?") and t["day"] == "?" and t["hour"].isdigit(), f"{name}: train not weekly"
         s = _cron(score)
-        usage = get_template_class(name).sample_data == "usage"
-        if usage:
+        # the usage anomaly jobs score each new hour; a forecast is made once a day, like the access scores
+        hourly = get_template_class(name).sample_data == "usage" and get_template_class(name).report_kind == "series"
+        if hourly:
             assert s["hour"] == "*" and s["minute"].isdigit(), f"{name}: score should run hourly"
         else:
             assert s["hour"].isdigit() and s["day"] in ("*", "?") and s["weekday"] in ("*", "?"), f"{name}: score daily"
@@ -310,8 +313,9 @@ def test_every_parameter_parses_with_the_byoml_parser_and_means_what_the_job_say
         get_template_class(args.template)  # a registered template
         assert args.source == DEPLOY_VARS["source_url"]
         assert args.model == f"{DEPLOY_VARS['model_location']}/{args.template}/model"
-        if args.end:
-            assert parse_time(args.end).isoformat() == "2026-11-02T00:00:00+00:00"
+        for bound in (args.start, args.end):
+            if bound:
+                assert parse_time(bound).isoformat() == "2026-11-02T00:00:00+00:00"
         if args.command == "train":
             assert args.days == int(load_bundle()["variables"]["train_days"]["default"]) and not args.start
         else:
@@ -348,9 +352,10 @@ def test_score_configs_exist_and_load_with_the_job_cluster_environment(tmp_path)
         assert args.config.startswith(root), args.config
         local = REPO / args.config[len(root):]
         assert local.is_file(), f"{key}: --config {args.config} is not in the repository ({local})"
-        usage = get_template_class(args.template).sample_data == "usage"
-        dcr = DEPLOY_VARS["usage_dcr_id"] if usage else DEPLOY_VARS["access_dcr_id"]
-        endpoint = DEPLOY_VARS["usage_dcr_endpoint"] if usage else DEPLOY_VARS["access_dcr_endpoint"]
+        cls = get_template_class(args.template)
+        usage = cls.sample_data == "usage" and cls.report_kind == "series"  # hourly, incremental
+        dcr_var = {"series": "usage", "forecast": "forecast"}.get(cls.report_kind, "access")
+        dcr, endpoint = DEPLOY_VARS[f"{dcr_var}_dcr_id"], DEPLOY_VARS[f"{dcr_var}_dcr_endpoint"]
         state = f"{DEPLOY_VARS['model_location']}/{args.template}/state"
         with cluster_environment(env):
             sections = load_config(str(local))
@@ -360,7 +365,9 @@ def test_score_configs_exist_and_load_with_the_job_cluster_environment(tmp_path)
         if usage:
             assert sections["source"]["watermark"] == f"{state}/watermark", "hourly jobs read incrementally"
         else:
-            assert args.end and "watermark" not in sections["source"], "the daily job scores the previous day"
+            # the daily jobs: access scores the previous day (--end), the forecast starts at the run's date (--start)
+            assert (args.start if cls.report_kind == "forecast" else args.end), key
+            assert "watermark" not in sections["source"], "the daily jobs read a fixed window"
         checked += 1
     assert checked == len(ML_TEMPLATES)
     with pytest.raises(Exception, match="BYOML_MODEL_LOCATION"):
