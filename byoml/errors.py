@@ -37,6 +37,10 @@ class EmptyWindowError(ByomlError):
     """No usable records were found in the requested time window."""
 
 
+class ThinDataError(ByomlError):
+    """The training window holds less data than the template's statistics need (``train --force`` overrides)."""
+
+
 class ModelError(ByomlError):
     """A model directory is missing, corrupt, or made by another template/version."""
 

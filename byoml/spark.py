@@ -87,8 +87,8 @@ def _start_local(master: str, app_name: str):
         .config("spark.sql.files.openCostInBytes", "65536")
     )
     session = builder.getOrCreate()
-    try:
-        session.sparkContext.setLogLevel(os.environ.get("BYOML_SPARK_LOG_LEVEL", "ERROR"))
+    try:  # FATAL: a failed task's ERROR log repeats, in JVM form, the error byoml reports (--debug: WARN)
+        session.sparkContext.setLogLevel(os.environ.get("BYOML_SPARK_LOG_LEVEL", "FATAL"))
     except Exception:  # pragma: no cover - Spark Connect has no SparkContext
         pass
     return session

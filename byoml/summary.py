@@ -25,6 +25,7 @@ class RunSummary:
     stages: List[Tuple[str, float]] = field(default_factory=list)
     outputs: Dict[str, str] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
+    filtered: Dict[str, int] = field(default_factory=dict)  # rows the template does not use, by reason
     extra: Dict[str, Any] = field(default_factory=dict)
     ok: bool = True
     error: str = ""
@@ -65,8 +66,11 @@ class RunSummary:
             if parts:
                 lines.append(f"  {label:<12} " + " · ".join(parts))
 
-        row("read", "files", "records", "rows_read")
+        row("read", "files", "records", "recovered", "rows_read")
         row("dropped", "quarantined", "duplicates", "out_of_window", "other_table")
+        if any(self.filtered.values()):
+            lines.append(f"  {'filtered':<12} " + " · ".join(
+                f"{reason} {n:,}" for reason, n in sorted(self.filtered.items(), key=lambda kv: -kv[1]) if n))
         row("used", "events", "pairs", "series", "users", "resources")
         row("results", "scored", "flagged", "written")
         for name, location in self.outputs.items():
@@ -91,6 +95,7 @@ class RunSummary:
             "stages": {name: round(seconds, 3) for name, seconds in self.stages},
             "outputs": self.outputs,
             "notes": self.notes,
+            "filtered": self.filtered,
             "ok": self.ok,
             "error": self.error,
             **self.extra,

@@ -47,6 +47,8 @@ from .timewindow import UTC, TimeWindow
 SAMPLE_OPTIONS: Dict[str, Dict[str, Any]] = {
     "resource-access": {"users": 120, "days": 14, "tenants": 2, "seed": 11, "malformed_lines": 4},
     "usage": {"series": 8, "days": 21, "seed": 5},
+    "process-creation": {"computers": 60, "days": 5, "tenants": 2, "seed": 11, "malformed_lines": 3},
+    "log-patterns": {"computers": 4, "days": 4, "volume": 0.25, "seed": 3},
 }
 RUN_TIME = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 TOLERANCE = 1e-9  # Spark sums in no fixed order: the last bits of an aggregate may differ between runs

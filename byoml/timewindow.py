@@ -51,6 +51,16 @@ def days_before(days: int, end: Optional[str] = None, now: Optional[dt.datetime]
     return format_time(hi - dt.timedelta(days=days)), format_time(hi)
 
 
+def format_time_generated(value: dt.datetime) -> str:
+    """``2026-11-02T13:09:20.0412345Z`` style, as exports write TimeGenerated: up to 7 fractional
+    digits, trailing zeros trimmed."""
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += ("." + f"{value.microsecond:06d}0").rstrip("0")
+    return text + "Z"
+
+
 def format_time(value: dt.datetime) -> str:
     """Format as Log Analytics does: ISO-8601 UTC with ``Z``."""
     value = value.astimezone(UTC)

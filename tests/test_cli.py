@@ -5,6 +5,7 @@ import glob
 import json
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -59,6 +60,26 @@ def test_score_newest_day_writes_only_anomalies_by_default(trained, tmp_path, ca
     assert summary["counts"]["quarantined"] == 4
     quarantine = _rows(sink / "_quarantine" / summary["run_id"] / "SecurityEvent")
     assert len(quarantine) == 4 and all(q["Reason"] for q in quarantine)
+    for q in quarantine:  # File and Line point at the record
+        assert open(q["File"].removeprefix("file:"), encoding="utf-8").read().splitlines()[q["Line"] - 1] == q["Record"]
+    names = os.listdir(sink / "_quarantine" / summary["run_id"] / "SecurityEvent")
+    assert names and all(n.startswith("part-") and n.endswith(".json") for n in names), names
+
+
+def test_a_truncated_body_is_recovered_and_said_in_the_summary(tmp_path, spark, capsys):
+    folder = tmp_path / "export" / "am-securityevent" / "WorkspaceResourceId=" / "w" / "y=2026" / "m=11" / "d=02" / "h=10" / "m=00"
+    folder.mkdir(parents=True)
+    records = [{"TimeGenerated": f"2026-11-02T10:{i:02d}:00Z", "EventID": 5140, "Account": f"C\\u{i % 5}",
+                "Computer": "FS1", "ShareName": f"\\\\*\\S{i % 3}", "Type": "SecurityEvent"} for i in range(18)]
+    body = json.dumps({"records": records})
+    (folder / "PT1H.json").write_text(body[:-40] + "\n")  # cut inside the 18th record
+    summary_file = tmp_path / "summary.json"
+    assert main(["train", "--template", "access-rarity", "--source", str(tmp_path / "export"), "--model",
+                 str(tmp_path / "model"), "--end", "2026-11-03", "--force", "--summary-json", str(summary_file)]) == EXIT_OK
+    counts = json.loads(summary_file.read_text())["counts"]
+    assert (counts["records"], counts["recovered"], counts["quarantined"], counts["rows_read"]) == (18, 17, 1, 17)
+    out = capsys.readouterr().out
+    assert "recovered 17" in out and "1 truncated" in out and "1 cut off at their end quarantined" in out
 
 
 def test_score_all_then_evaluate_and_rerun_does_not_duplicate(trained, tmp_path, capsys):
@@ -104,7 +125,7 @@ def test_config_file_overrides_template_options(trained, tmp_path):
 
 
 @pytest.mark.parametrize("argv,code,message", [
-    (["train", "--template", "access-rarity", "--source", "/nonexistent", "--model", "m"], EXIT_FAILED, "does not exist"),
+    (["train", "--template", "access-rarity", "--source", "/nonexistent", "--model", "m"], EXIT_USAGE, "does not exist"),
     (["train", "--template", "nope", "--source", ".", "--model", "m"], EXIT_USAGE, "unknown template 'nope'"),
     (["train", "--template", "access-rarity", "--source", ".", "--model", "m", "--start", "last tuesday"], EXIT_USAGE, "cannot read time"),
     (["score", "--template", "access-rarity", "--source", ".", "--model", "/nonexistent", "--sink", "s"], EXIT_FAILED, "no model in"),
@@ -167,7 +188,9 @@ def test_demo_runs_end_to_end(tmp_path, capsys, spark):
 
     assert run_demo(str(tmp_path / "demo"), users=60) == 0
     out = capsys.readouterr().out
-    assert "results:" in out and "roc_auc" in out
+    assert "results:" in out and "roc_auc" not in out  # plain sentences, not metric names
+    caught = re.search(r"Caught (\d+) of the (\d+) injected incidents", out)
+    assert caught and caught.group(1) == caught.group(2) != "0", out
     from byoml.demo import DEFAULT_TEMPLATE
     from byoml.templates import get_template
 

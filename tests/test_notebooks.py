@@ -13,7 +13,8 @@ from tests.notebook_runs import NOTEBOOKS, SETS
 nbformat = pytest.importorskip("nbformat", reason="nbformat is in the [test] extra")
 
 PLOTLY = "application/vnd.plotly.v1+json"
-TABLES = {"anomalous-resource-access": "AnomalousResourceAccessResult_CL", "usage-regression": "UsageAnomalies_CL"}
+TABLES = {"anomalous-resource-access": "AnomalousResourceAccessResult_CL", "usage-regression": "UsageAnomalies_CL",
+          "masquerading-process": "MasqueradingProcessResult_CL"}
 
 
 def test_every_set_has_sample_data_training_and_scoring():
@@ -67,6 +68,10 @@ def test_notebook_set_runs_in_order(name, notebook_runs):
     if name == "anomalous-resource-access":
         assert [f["data"][0]["type"] for f in figures] == ["heatmap", "bar"]
         assert "auc" in text.lower() or "precision" in text.lower()
+    elif name == "masquerading-process":  # flagged rows per reason, then the score histogram
+        assert [f["data"][0]["type"] for f in figures] == ["bar", "bar"]
+        assert figures[0]["data"][0]["orientation"] == "h" and "name_lookalike" in figures[0]["data"][0]["y"]
+        assert "lookalike_short" in text and "recall" in text.lower()
     else:
         assert len(figures) == 1 and any(t.get("name", "").startswith("flag") for t in figures[0]["data"])
         assert "recall" in text.lower() or "precision" in text.lower()

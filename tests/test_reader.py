@@ -8,11 +8,12 @@ import zipfile
 
 import pytest
 
-from byoml.errors import EmptyWindowError, MissingColumnError, SourceError
+from byoml.errors import ConfigError, EmptyWindowError, MissingColumnError, SourceError
 from byoml.sample_data.export_writer import ExportWriter, workspace_resource_id
 from byoml.sources import LocalExportSource, open_source
 from byoml.sources.layout import iter_export_files
 from byoml.sources.local import LocalListing
+from byoml.sources.reader import read_export_files
 from byoml.timewindow import UTC, TimeWindow
 
 from .conftest import shared_data
@@ -77,8 +78,6 @@ def test_records_wrapper_bodies(spark, tmp_path):
 
 
 def test_bodies_among_plain_export_files_are_found_and_broken_ones_quarantined(spark, tmp_path):
-    from byoml.sources.reader import read_export_files
-
     write(tmp_path, [sec_event(i, T0 + dt.timedelta(minutes=i)) for i in range(20)])  # plain lines
     folder = tmp_path / "am-securityevent" / "WorkspaceResourceId=" / "x" / "y=2026" / "m=11" / "d=02" / "h=11" / "m=00"
     folder.mkdir(parents=True)
@@ -87,12 +86,85 @@ def test_bodies_among_plain_export_files_are_found_and_broken_ones_quarantined(s
     result = read(spark, tmp_path)
     assert result.stats.rows == 25 and result.stats.records == 26
     assert result.stats.malformed == 1 and result.stats.quarantined == 1
-    assert result.quarantine().first()["Record"].startswith('{"records"')
+    # the cut-off body holds no complete record: it is quarantined whole, from its record on
+    assert result.stats.truncated_bodies == 1 and result.stats.recovered == 0
+    row = result.quarantine().first()
+    assert row.Record == '{"TimeGenerated": "2026-11-02T1' and "without a complete record" in row.Reason and row.Line == 2
     # a source that knows its lines are bodies (Event Hubs) unwraps in the first pass; plain lines still read
     src = LocalExportSource(str(tmp_path))
     files, report = src.list_files("SecurityEvent", TimeWindow())
     known = read_export_files(spark, src.read_paths(files, report), "SecurityEvent", TimeWindow(), wrapped=True)
     assert known.stats.rows == 25 and known.stats.malformed == 1
+
+
+def _file_path(spark_path: str) -> str:
+    return spark_path[len("file:"):] if spark_path.startswith("file:") else spark_path
+
+
+def test_truncated_body_is_recovered_and_only_the_record_cut_off_quarantined(spark, tmp_path):
+    folder = tmp_path / "am-securityevent" / "WorkspaceResourceId=" / "x" / "y=2026" / "m=11" / "d=02" / "h=10" / "m=00"
+    folder.mkdir(parents=True)
+    held = [sec_event(i, T0 + dt.timedelta(minutes=i)) for i in range(18)]
+    held[3]["Note"] = 'a string with "},{" in it'  # a false record boundary in a string
+    held[5]["Props"] = {"list": [{"a": 1}, {"b": "}"}]}  # ... and in a nested array of objects
+    body = json.dumps({"records": held})
+    cut = body[: body.index(json.dumps(held[17])) + 60]  # the body ends inside its 18th record
+    whole = {"records": [sec_event(100 + i, T0) for i in range(3)]}
+    at_boundary = json.dumps({"records": [sec_event(200 + i, T0) for i in range(3)]})[: -len("]}")] + ", "
+    lines = [json.dumps(sec_event(50, T0)), cut, json.dumps(whole), at_boundary]  # the last is cut between records
+    (folder / "PT1H.json").write_text("\n".join(lines) + "\n")
+    src = LocalExportSource(str(tmp_path))
+    files, report = src.list_files("SecurityEvent", TimeWindow())
+    for wrapped in (None, True):  # found in a read of export files, or known bodies (Event Hubs)
+        result = read_export_files(spark, src.read_paths(files, report), "SecurityEvent", TimeWindow(), wrapped=wrapped)
+        s = result.stats
+        assert s.records == 1 + 18 + 3 + 3, "every record the bodies held is counted"
+        assert (s.truncated_bodies, s.recovered, s.cut_off) == (2, 17 + 3, 1)
+        assert (s.malformed, s.quarantined, s.duplicates) == (1, 1, 0)
+        assert s.rows == 1 + 17 + 3 + 3
+        got = {r.Account: r for r in result.df.collect()}
+        assert sorted(got) == sorted(f"CONTOSO\\user{i}" for i in [50, *range(17), 100, 101, 102, 200, 201, 202])
+        assert got["CONTOSO\\user3"].EventOriginId == held[3]["EventOriginId"]
+        (row,) = result.quarantine().collect()
+        assert row.Line == 2 and row.Record == cut[len(body[: body.index(json.dumps(held[17]))]):]
+        assert "after its 17 complete records" in row.Reason
+
+
+def test_quarantine_rows_carry_file_and_line(spark, tmp_path):
+    folder = tmp_path / "am-securityevent" / "WorkspaceResourceId=" / "x" / "y=2026" / "m=11" / "d=02" / "h=10"
+    (folder / "m=00").mkdir(parents=True)
+    (folder / "m=05").mkdir(parents=True)
+    good = [json.dumps(sec_event(i, T0 + dt.timedelta(minutes=i))) for i in range(6)]
+    first = [good[0], "", good[1], "{not json", "  ", json.dumps(sec_event(7, T0, EventID="x")), good[2]]
+    (folder / "m=00" / "PT05M.json").write_text("\r\n".join(first) + "\r\n")
+    second = [good[3], good[4], '{"TimeGenerated": "2026-11-02T10:0', good[5]]
+    (folder / "m=05" / "PT05M.json").write_text("\n".join(second))  # no newline at the end
+    result = read(spark, tmp_path)
+    assert (result.stats.rows, result.stats.quarantined) == (6, 3)
+    rows = sorted(result.quarantine().collect(), key=lambda r: (r.File, r.Line))
+    assert [(r.File.split("/m=11/d=02/h=10/")[1], r.Line) for r in rows] == [
+        ("m=00/PT05M.json", 4), ("m=00/PT05M.json", 6), ("m=05/PT05M.json", 3)]
+    for r in rows:  # the line number points at the record in the file
+        text = open(_file_path(r.File), encoding="utf-8").read().splitlines()
+        assert text[r.Line - 1] == r.Record
+
+
+def test_quarantine_folder_holds_only_the_records(spark, tmp_path):
+    w = ExportWriter(str(tmp_path), "SecurityEvent", RID, "hourly")
+    w.add(T0, sec_event(1, T0))
+    w.add_line(T0, "[1, 2, 3]")
+    w.flush()
+    result = read(spark, tmp_path)
+    out = tmp_path / "q"
+    key = "mapreduce.fileoutputcommitter.marksuccessfuljobs"
+    spark.conf.set(key, "true")  # the committer's default (Databricks, a session byoml did not start)
+    try:
+        result.write_quarantine("file://" + str(out))
+    finally:
+        spark.conf.unset(key)
+    names = sorted(os.listdir(out))
+    assert len(names) == 1 and names[0].startswith("part-") and names[0].endswith(".json"), names
+    assert json.loads((out / names[0]).read_text())["Line"] == 2
 
 
 def test_window_prunes_folders_without_listing_the_tree(tmp_path):
@@ -233,6 +305,8 @@ def test_malformed_and_schema_errors_are_quarantined(spark, tmp_path):
     assert any(r == "TimeGenerated: missing" for r in reasons)
     assert sum(r.startswith("malformed") for r in reasons) == 2
     assert all(r["File"].endswith("PT1H.json") and r["Record"] for r in rows)
+    assert sorted(r["Line"] for r in rows) == [5, 6, 7, 8, 9]  # after the 4 good lines
+    assert sorted(os.listdir(out)) == [f.name for f in out.glob("part-*.json")], "no .crc or _SUCCESS files"
 
 
 def test_missing_required_column_names_column_and_table(spark, tmp_path):
@@ -255,7 +329,7 @@ def test_missing_container_lists_what_exists(tmp_path):
     write(tmp_path, [sec_event(0, T0)])
     with pytest.raises(SourceError, match="am-usage.*am-securityevent"):
         LocalExportSource(str(tmp_path)).list_files("Usage", TimeWindow())
-    with pytest.raises(SourceError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):  # a bad --source: exit 2
         open_source(str(tmp_path / "nope"))
 
 

@@ -21,7 +21,9 @@ TEMPLATES = sorted(available()) + ["off_hours:OffHours"]
 
 @pytest.fixture(scope="module")
 def samples(request):
-    return {"resource-access": request.getfixturevalue("access_sample"), "usage": request.getfixturevalue("usage_sample")}
+    return {kind: request.getfixturevalue(fixture) for kind, fixture in (
+        ("resource-access", "access_sample"), ("usage", "usage_sample"), ("process-creation", "process_sample"),
+        ("log-patterns", "syslog_sample"))}
 
 
 @pytest.mark.parametrize("name", TEMPLATES)

@@ -26,8 +26,15 @@ HISTOGRAM_LOW, HISTOGRAM_HIGH = -10.0, 30.0
 
 SERIES_COLUMNS = ("ActualUsage", "PredictedUsage", "LowerBound", "UpperBound")
 ACCESS_COLUMNS = ("Account", "Resource", "AnomalyScore")
-ACCESS_TABLE = ("TenantId", "Account", "Resource", "AnomalyScore", "ScoringPath", "AccessCount", "Affinity",
-                "TrainingDays", "Explanation")
+ACCESS_TABLE = ("TenantId", "Account", "Resource", "FirstSeen", "LastSeen", "AccessCount", "AnomalyScore",
+                "ScoringPath", "Affinity", "TrainingDays", "Explanation")
+PROCESS_TABLE = ("Computer", "Account", "ProcessPath", "Reason", "ImitatedProcess", "ImitatedPath", "ParentProcess",
+                 "AnomalyScore", "Count", "Explanation")
+TABLES = {"access": ACCESS_TABLE, "process": PROCESS_TABLE}
+PATTERN_COLUMNS = ("PatternId", "Pattern", "Count", "Baseline", "IsNew", "IsAnomaly")
+PATTERN_TABLE = ("TimeGenerated", "Pattern", "AnomalyReason", "Count", "Baseline", "AnomalyScore", "ErrorCount",
+                 "ExampleMessage")
+DEFAULT_PATTERNS = 25
 
 
 
@@ -46,8 +53,12 @@ class ReportData:
     series_keys: List[str] = field(default_factory=list)
     series_shown: int = 0
     series_flagged: int = 0
+    grid_note: str = ""
+    unit: str = ""  # what a series' values are, for the axes
+    patterns: Optional[pd.DataFrame] = None
     flagged: int = 0
     history: Optional[pd.DataFrame] = None  # forecast: the shown series' bins before the forecasts
+    reasons: Optional[pd.DataFrame] = None
     limits: Dict[str, int] = field(default_factory=dict)
 
 
@@ -65,6 +76,7 @@ def collect(
     max_points: int = DEFAULT_POINTS,
     flagged: Optional[int] = None,
     context: Optional["DataFrame"] = None,
+    unit: str = "",
 ) -> ReportData:
     """Collect what the report shows from the scored DataFrame; ``flag`` is the anomaly column.
 
@@ -80,9 +92,12 @@ def collect(
     flagged_df = scored.filter(flag)
     flagged = int(flagged_df.count()) if flagged is None else int(flagged)
     data = ReportData(kind=kind, header={k: str(v) for k, v in (header or {}).items()}, top=pd.DataFrame(),
-                      flagged=flagged, threshold=threshold,
+                      flagged=flagged, threshold=threshold, unit=unit,
                       limits={"top_n": top_n, "max_grid": max_grid, "max_series": max_series, "max_points": max_points})
     has_score = "AnomalyScore" in scored.columns
+    if kind == "patterns" and set(PATTERN_COLUMNS) <= set(scored.columns):
+        _collect_patterns(data, scored, flagged_df, list(series_keys or []), top_n)
+        return data
     if kind == "series":
         keys = [k for k in (series_keys or _string_keys(scored)) if k in scored.columns]
         data.series_keys = keys
@@ -96,15 +111,26 @@ def collect(
     base = flagged_df if flagged else scored
     data.top_flagged = bool(flagged)
     order = [F.col("AnomalyScore").desc_nulls_last()] if has_score else []
-    columns = [c for c in (ACCESS_TABLE if kind == "access" else scored.columns) if c in scored.columns]
+    columns = [c for c in TABLES.get(kind, scored.columns) if c in scored.columns]
     data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n))
     if kind == "access":
         if "TenantId" in data.top and data.top["TenantId"].nunique() <= 1:
             data.header.setdefault("tenant", str(data.top["TenantId"].iloc[0]) if len(data.top) else "")
             data.top = data.top.drop(columns=["TenantId"])
-        data.grid = _collect_grid(base, scored, max_grid)
+        data.grid, data.grid_note = _collect_grid(base, scored, max_grid, bool(flagged))
+        data.histogram = _collect_histogram(scored)
+    if kind == "process":
+        data.reasons = _collect_reasons(flagged_df) if "Reason" in scored.columns else None
         data.histogram = _collect_histogram(scored)
     return data
+
+
+def _collect_reasons(flagged_df: "DataFrame") -> pd.DataFrame:
+    """Flagged rows per reason (a row with two reasons counts for both): a handful of rows."""
+    from pyspark.sql import functions as F
+
+    reasons = flagged_df.select(F.explode(F.split("Reason", ",")).alias("Reason")).filter(F.length("Reason") > 0)
+    return _to_pandas(reasons.groupBy("Reason").agg(F.count(F.lit(1)).alias("rows")).orderBy(F.desc("rows"), "Reason").limit(20))
 
 
 def _string_keys(df: "DataFrame") -> List[str]:
@@ -119,25 +145,48 @@ def _to_pandas(df: "DataFrame") -> pd.DataFrame:
     return df.toPandas()
 
 
-def _collect_grid(base: "DataFrame", scored: "DataFrame", max_grid: int) -> pd.DataFrame:
-    """Cells (user, resource) -> highest score: the top users of ``base`` (the anomalies) with
-    every pair they have in ``scored``, so their usual resources show beside the odd ones."""
+def _collect_grid(base: "DataFrame", scored: "DataFrame", max_grid: int, flagged: bool) -> "tuple[pd.DataFrame, str]":
+    """Cells (user, resource) -> highest score: the top users of ``base`` (the anomalies) with every
+    pair they have in ``scored``, so their usual resources show beside the odd ones.
+
+    Every flagged cell is shown first: its resources take the columns before the other resources of
+    those users (by score). The note says how many users and resources a capped grid leaves out."""
     from pyspark.sql import functions as F
 
     user_keys = ["TenantId", "Account"] if "TenantId" in base.columns else ["Account"]
-    users = (base.groupBy(*user_keys).agg(F.max("AnomalyScore").alias("_u"))
-             .orderBy(F.col("_u").desc_nulls_last(), *user_keys).limit(max_grid))
+    ranked_users = base.groupBy(*user_keys).agg(F.max("AnomalyScore").alias("_u"))
+    users = ranked_users.orderBy(F.col("_u").desc_nulls_last(), *user_keys).limit(max_grid)
     mine = scored.join(F.broadcast(users.select(*user_keys)), user_keys)
-    resources = (mine.groupBy("Resource").agg(F.max("AnomalyScore").alias("_r"))
-                 .orderBy(F.col("_r").desc_nulls_last(), "Resource").limit(max_grid))
+    if flagged:  # resources of a flagged cell come first
+        marks = base.select(*user_keys, "Resource").distinct().withColumn("_f", F.lit(1))
+        mine = mine.join(marks, [*user_keys, "Resource"], "left")
+    else:
+        mine = mine.withColumn("_f", F.lit(None).cast("int"))
+    by_resource = mine.groupBy("Resource").agg(F.max(F.coalesce("_f", F.lit(0))).alias("_f"),
+                                               F.max("AnomalyScore").alias("_r"))
+    resources = by_resource.orderBy(F.col("_f").desc(), F.col("_r").desc_nulls_last(), "Resource").limit(max_grid)
     explanation = F.max_by("Explanation", "AnomalyScore") if "Explanation" in base.columns else F.lit("")
     cells = (
         mine.join(F.broadcast(resources.select("Resource")), "Resource")
         .groupBy(*user_keys, "Resource")
-        .agg(F.max("AnomalyScore").alias("AnomalyScore"), explanation.alias("Explanation"))
+        .agg(F.max("AnomalyScore").alias("AnomalyScore"), explanation.alias("Explanation"),
+             F.max(F.coalesce("_f", F.lit(0))).alias("Flagged"))
         .limit(max_grid * max_grid)
     )
-    return _to_pandas(cells)
+    totals = by_resource.agg(F.count(F.lit(1)).alias("resources"), F.sum("_f").alias("flagged_resources")).first()
+    n_users = ranked_users.count()
+    grid = _to_pandas(cells)
+    left_users = max(0, n_users - max_grid)
+    left_resources = max(0, int(totals["resources"] or 0) - max_grid)
+    note = ""
+    if left_users or left_resources:
+        note = (f"The grid is capped at {max_grid} x {max_grid}: {left_users} of {n_users} users with anomalies and "
+                f"{left_resources} of {int(totals['resources'] or 0)} of their resources are left out (the table below "
+                "lists the top anomalies).")
+        hidden = int(totals["flagged_resources"] or 0) - max_grid
+        note += (f" {hidden} resources with a flagged access of these users are among those left out." if hidden > 0
+                 else " Every flagged access of the users shown is in it.")
+    return grid, note
 
 
 def _collect_histogram(scored: "DataFrame") -> pd.DataFrame:
@@ -228,3 +277,18 @@ def _collect_forecast(data: ReportData, scored: "DataFrame", context: Optional["
                    .withColumn("_n", F.row_number().over(latest)).filter(F.col("_n") <= max_points).drop("_n")
                    .limit(max_series * max_points))
         data.history = _to_pandas(history)
+def _collect_patterns(data: ReportData, scored: "DataFrame", flagged_df: "DataFrame", keys: List[str], top_n: int) -> None:
+    """The ``DEFAULT_PATTERNS`` patterns with the most records in the window (records, baseline, flagged
+    hours, new), and the ``top_n`` flagged pattern-hours: new ones first, then by ``|AnomalyScore|``."""
+    from pyspark.sql import functions as F
+
+    per_pattern = scored.groupBy("PatternId").agg(
+        F.min("Pattern").alias("Pattern"), F.sum("Count").alias("Count"), F.sum("Baseline").alias("Baseline"),
+        F.sum(F.col("IsAnomaly").cast("int")).alias("FlaggedHours"), F.max("IsNew").alias("IsNew"),
+        F.count_distinct(*keys).alias("Groups") if keys else F.lit(1).alias("Groups"))
+    data.patterns = _to_pandas(per_pattern.orderBy(F.col("Count").desc(), "PatternId").limit(DEFAULT_PATTERNS))
+    columns = [c for c in ("TimeGenerated", *keys, *PATTERN_TABLE[1:]) if c in scored.columns]
+    base = flagged_df if data.flagged else scored
+    data.top_flagged = bool(data.flagged)
+    order = [F.col("IsNew").desc(), F.abs(F.col("AnomalyScore")).desc_nulls_last(), "TimeGenerated", "PatternId"]
+    data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n))

@@ -97,6 +97,31 @@ def html_table(frame: pd.DataFrame, table_id: str) -> str:
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
+#: What each column of a report table means, for the legend under it.
+LEGEND = {
+    "Account": "the user (case-folded)",
+    "Resource": "the file share, as \\\\server\\share",
+    "FirstSeen": "the user's first access to the resource in the scoring window (UTC)",
+    "LastSeen": "the user's last access to the resource in the scoring window (UTC)",
+    "AccessCount": "accesses in the scoring window",
+    "AnomalyScore": "how unusual: standard deviations below the tenant's normal (access templates), or "
+                    "beyond the bounds when above 1 (series)",
+    "ScoringPath": "how the pair was scored: known_pair, new_pair (the user's nearest past resource), new_resource "
+                   "(the server stands in), new_user, new_user_new_resource, new_tenant",
+    "Affinity": "how well the resource fits the user's past accesses (ALS dot product; low is odd)",
+    "TrainingDays": "days the user was active in the training window",
+    "Explanation": "the user's usual resources and the resource's usual users",
+    "TimeGenerated": "start of the flagged bin (UTC)",
+    "ActualUsage": "the value in the bin, in the series' unit (MB per hour for Usage)",
+    "PredictedUsage": "what the model expected, same unit",
+    "LowerBound": "below it a bin is beyond the fences, same unit",
+    "UpperBound": "above it a bin is beyond the fences, same unit",
+    "Anomalies": "direction: +1 above, -1 below",
+    "AnomalyReason": "spike, dip, level_shift, missing_data or new_series",
+    "SeriesKind": "season (daily, weekly, none) / count-like or gauge",
+}
+
+
 def render_html(data: ReportData, title: str) -> str:
     """The whole report as one HTML document; plotly.js is inlined once, before the first figure."""
     parts = [f"<h1>{html.escape(title)}</h1>", "<dl>"]
@@ -111,6 +136,10 @@ def render_html(data: ReportData, title: str) -> str:
                          f"latest {limits['max_points']} bins each).</p>")
         else:
             parts.append('<p class="note">No series was flagged in this window.</p>')
+    elif data.kind == "patterns" and data.patterns is not None:
+        what = "flagged pattern-hours (new patterns first)" if data.top_flagged else "pattern-hours (none was flagged)"
+        parts.append(f'<p class="note">{data.flagged:,} flagged pattern-hours; the chart shows the '
+                     f"{len(data.patterns)} patterns with the most records, the table the top {len(data.top)} {what}.</p>")
     elif data.kind == "forecast":
         parts.append(f'<p class="note">{data.series_shown} series shown (at most {limits["max_series"]}): those '
                      f"reaching a threshold first ({data.series_flagged:,} series do), then the largest forecasts; "
@@ -127,14 +156,34 @@ def render_html(data: ReportData, title: str) -> str:
                                  div_id=f"plot-{index}"))
         parts.append("</div>")
         include = False
+    if data.grid_note:
+        parts.append(f'<p class="note" id="grid-note">{html.escape(data.grid_note)}</p>')
+    if data.patterns is not None and len(data.patterns):
+        parts.append("<h2>Top patterns</h2>")
+        parts.append(html_table(data.patterns, "patterns"))
     if len(data.top):
-        heading = {"series": "Flagged bins", "access": "Top anomalies", "forecast": "Forecast per series"}.get(
-            data.kind, "Top rows")
+        heading = {"series": "Flagged bins", "access": "Top anomalies", "process": "Top anomalies, with their reasons",
+                   "patterns": "Flagged pattern-hours", "forecast": "Forecast per series"}.get(data.kind, "Top rows")
         parts.append(f"<h2>{heading}</h2>")
         parts.append(html_table(data.top, "top"))
+        legend = [(c, LEGEND[c]) for c in data.top.columns if c in LEGEND]
+        if legend:
+            parts.append('<dl class="legend" id="legend">' + "".join(
+                f"<dt>{html.escape(c)}</dt><dd>{html.escape(text)}</dd>" for c, text in legend) + "</dl>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"
             + "\n".join(parts) + "\n</body></html>\n")
+
+
+def series_unit(config: Any) -> str:
+    """What a series template's values are, for the axes: MB per hour for Usage, else the aggregation."""
+    if config is None or not hasattr(config, "value_column"):
+        return ""
+    if getattr(config, "table", "") == "Usage" and config.value_column == "Quantity" and config.aggregation == "sum":
+        return f"MB per {config.bin}"
+    if config.aggregation == "count":
+        return f"rows per {config.bin}"
+    return f"{config.aggregation} of {config.value_column} per {config.bin}"
 
 
 def write_report(
@@ -178,13 +227,13 @@ def write_report(
     header["generated"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
     config = getattr(template, "config", None)
     keys = list(getattr(config, "group_by", []) or []) or None
-    threshold = getattr(config, "threshold", None) if kind == "access" else None
+    threshold = getattr(config, "threshold", None) if kind in ("access", "process") else None
     flagged = summary.counts.get("flagged") if summary is not None else None
     if note:
         header["note"] = note
     data = collect(scored, flag, kind=kind, header=header, series_keys=keys, threshold=threshold, top_n=top_n,
                    max_grid=max_grid, max_series=max_series, max_points=max_points, flagged=flagged,
-                   context=context)
+                   context=context, unit=series_unit(config))
     document = render_html(data, f"byoml · {name} · scoring report" if name else "byoml scoring report")
     tmp = f"{target}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -1,4 +1,9 @@
-"""Write records in the exact folder layout of a Log Analytics workspace data export."""
+"""Write records in the exact folder layout of a Log Analytics workspace data export.
+
+:class:`ExportWriter` is the way to write that layout from Python (data you converted yourself,
+test fixtures, a replay of other logs); ``byoml import`` (:mod:`byoml.importers`) uses it for
+Winlogbeat, NXLog and CSV input, and the sample-data generators for their exports.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,34 +12,31 @@ import os
 from collections import defaultdict
 from typing import Dict, List, Optional, Tuple
 
-from ..sources.layout import container_name
-from ..timewindow import UTC
+from ..sources.layout import LAYOUTS, container_name, workspace_resource_id
+from ..timewindow import UTC, format_time_generated
 
-LAYOUTS = ("5min", "hourly")
-
-
-def workspace_resource_id(subscription: str, resource_group: str, workspace: str) -> str:
-    return (
-        f"/subscriptions/{subscription}/resourcegroups/{resource_group}"
-        f"/providers/microsoft.operationalinsights/workspaces/{workspace}"
-    )
-
-
-def format_time_generated(value: dt.datetime) -> str:
-    """``2026-11-02T13:09:20.0412345Z`` style: up to 7 fractional digits, trailing zeros trimmed."""
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += ("." + f"{value.microsecond:06d}0").rstrip("0")
-    return text + "Z"
+__all__ = ["LAYOUTS", "ExportWriter", "format_time_generated", "workspace_resource_id"]
 
 
 class ExportWriter:
-    """Append JSON lines to ``<out>/am-<table>/WorkspaceResourceId=.../y=/m=/d=/h=/m=/PT05M.json``.
+    r"""Append JSON lines to ``<out>/am-<table>/WorkspaceResourceId=.../y=/m=/d=/h=/m=/PT05M.json``.
 
-    ``layout='hourly'`` writes ``m=00/PT1H.json``. After ``max_lines_per_blob`` lines a
-    folder continues in ``PT05M_1.json``, ``PT05M_2.json``... as the export service does.
-    Lines are buffered and appended on :meth:`flush` (call it at least once per day of data).
+    Each record goes to the folder of the time passed with it (its ``TimeGenerated``), as the
+    export service files it::
+
+        from byoml.sample_data.export_writer import ExportWriter, workspace_resource_id
+
+        w = ExportWriter("export", "SecurityEvent", workspace_resource_id("sub", "rg", "ws"))
+        w.add(when, {"TimeGenerated": "2026-11-02T10:00:00Z", "EventID": 5140, "Computer": "FS1",
+                     "Account": "CONTOSO\\alice", "ShareName": "\\\\*\\Finance", "Type": "SecurityEvent"})
+        w.flush()   # byoml train --source export ... reads it
+
+    Records are written as given: use the table's Log Analytics column names and types
+    (:mod:`byoml.sources.schemas`; ``byoml import`` maps other names). ``layout='hourly'``
+    writes ``m=00/PT1H.json``. After ``max_lines_per_blob`` lines a folder continues in
+    ``PT05M_1.json``, ``PT05M_2.json``... as the export service does. Lines are buffered and
+    appended on :meth:`flush` (call it every few thousand records to bound the memory held);
+    files are appended to, so a second writer on the same folder adds to what is there.
     """
 
     def __init__(

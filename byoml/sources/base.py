@@ -28,6 +28,9 @@ class ExportSource(ABC):
     _increment: Optional[Increment] = None
     _watermark: Optional[Watermark] = None
 
+    #: ``latest_time`` only lists folders (no Spark, no consuming): windows can be checked before Spark starts
+    lists_folders: bool = False
+
     @abstractmethod
     def list_files(self, table: str, window: TimeWindow) -> Tuple[List[ExportFile], WalkReport]:
         """The export files of ``table`` whose folders overlap ``window``."""

@@ -148,6 +148,8 @@ class BlobExportSource(ExportSource):
     >>> src = BlobExportSource("https://acct.blob.core.windows.net/am-securityevent")  # doctest: +SKIP
     """
 
+    lists_folders = True
+
     def __init__(
         self,
         uri: str,

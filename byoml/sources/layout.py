@@ -66,6 +66,17 @@ class WalkReport:
     partial: Set[str] = field(default_factory=set)
 
 
+LAYOUTS = ("5min", "hourly")  # PT05M.json in 5-minute folders (since Oct 2021), PT1H.json in hourly ones
+
+
+def workspace_resource_id(subscription: str, resource_group: str, workspace: str) -> str:
+    """The workspace's resource id, as the ``WorkspaceResourceId=`` folder holds it."""
+    return (
+        f"/subscriptions/{subscription}/resourcegroups/{resource_group}"
+        f"/providers/microsoft.operationalinsights/workspaces/{workspace}"
+    )
+
+
 def container_name(table: str) -> str:
     return f"{CONTAINER_PREFIX}{table}".lower()
 

@@ -5,7 +5,7 @@ import datetime as dt
 import os
 from typing import List, Optional, Sequence, Tuple
 
-from ..errors import SourceError
+from ..errors import ConfigError, SourceError
 from ..paths import to_spark_path
 from ..timewindow import TimeWindow
 from .base import ExportSource
@@ -48,9 +48,11 @@ class LocalExportSource(ExportSource):
     >>> result = src.read(spark, "SecurityEvent", window)  # doctest: +SKIP
     """
 
+    lists_folders = True
+
     def __init__(self, root: str) -> None:
         if not os.path.exists(root):
-            raise SourceError(f"source folder '{root}' does not exist")
+            raise ConfigError(f"source folder '{root}' does not exist (--source)")
         self.root = os.path.abspath(root)
         self.uri = root
         self._fs = LocalListing()

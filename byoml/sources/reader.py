@@ -6,11 +6,15 @@ The path of a record through the reader:
 2. ``{"records":[...]}`` bodies (Event Hubs) are unwrapped into one row per record. Export
    files hold one record per line, so a read of them first takes every line as a record and
    only counts the lines that are bodies; if there are any, it parses the files again,
-   unwrapping (the unwrapping step copies every line, a cost plain exports need not pay);
+   unwrapping (the unwrapping step copies every line, a cost plain exports need not pay).
+   A *truncated* body (cut off in transit or by a crashed writer) is split into its records
+   by a SQL expression: its complete records are read (counted as ``recovered``) and only
+   the record cut off at its end is quarantined (``cut_off``), so ``records`` counts every
+   record the body held;
 3. every declared column is pulled out as text with ``json_tuple`` and converted
    with ``try_cast``. A line that is not a JSON object is *malformed*; a value that
    does not fit its column type is a *schema error*. Both go to the quarantine
-   with the file and a reason, and are counted;
+   with the file, the line number in it and a reason, and are counted;
 4. records of another table (``Type``) and records outside the window are counted
    and left out (the window is exact on ``TimeGenerated``, after folder pruning);
 5. duplicates are dropped by the rule of :mod:`byoml.sources.dedupe` (``EventOriginId``, or
@@ -19,7 +23,7 @@ The path of a record through the reader:
 The files are parsed once. That pass dedupes (one shuffle on the key), runs the caller's
 ``build`` (a job's prepare and summarize) and keeps only its result; the read's counts are
 observed while it runs (:class:`byoml.spark.ObservedCounts`). Quarantined lines are told apart
-(malformed or schema error) and kept on a second read of only the files that hold them.
+(malformed or schema error), numbered and kept on a second read of only the files that hold them.
 """
 from __future__ import annotations
 
@@ -41,6 +45,12 @@ BAD = (MALFORMED, SCHEMA_ERROR, QUARANTINED)
 _CORRUPT = "_corrupt_record"
 _WRAPPER_PATTERN = r'^\s*\{\s*"records"\s*:'
 _WRAPPER_HEAD_CHARS = 256  # a wrapped body starts with {"records": within this many characters
+_BODY_HEAD = r'^\s*\{\s*"records"\s*:\s*\['  # ... and a body that holds records, with [
+_BODY_TRAILER = r'\s*(\]\s*\}|,)\s*$'  # after the last record: the end of a whole body, or a cut after a comma
+# a split point between two records of a body: after a } that a comma and a { follow (it may
+# also fall inside a record, in a string or a nested array of objects: pieces are joined again
+# until they make a whole JSON object)
+_RECORD_BOUNDARY = r'(?<=\})(?=\s*,\s*\{)'
 _REASON_SAMPLE_CHARS = 60
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 
@@ -59,6 +69,11 @@ class ReadStats:
     out_of_window: int = 0
     duplicates: int = 0
     rows: int = 0
+    # truncated {"records":[...]} bodies: their complete records are read (``recovered``, part of
+    # ``records``), the record cut off at the end of each is quarantined (``cut_off``, part of ``malformed``)
+    truncated_bodies: int = 0
+    recovered: int = 0
+    cut_off: int = 0
     layout: str = "export"
     skipped_folders: List[str] = field(default_factory=list)
     present: Dict[str, int] = field(default_factory=dict)
@@ -103,26 +118,47 @@ class ReadResult:
                 )
 
     def quarantine(self):
-        """Quarantined records: ``File``, ``Reason``, ``Record`` (the raw text)."""
+        """Quarantined records: ``File``, ``Line`` (1-based, in the file), ``Reason``, ``Record`` (the raw text).
+
+        The records of a ``{"records":[...]}`` body share the body's line.
+        """
         from pyspark.sql import functions as F
 
         if self._quarantine is None:
-            return self.df.sparkSession.createDataFrame([], "File string, Reason string, Record string")
+            return self.df.sparkSession.createDataFrame([], "File string, Line bigint, Reason string, Record string")
         return self._quarantine.select(
-            F.col("_file").alias("File"), F.col("_reason").alias("Reason"), F.col("_raw").alias("Record")
+            F.col("_file").alias("File"), F.col("_line").alias("Line"), F.col("_reason").alias("Reason"),
+            F.col("_raw").alias("Record"),
         )
 
     def write_quarantine(self, path: str) -> Optional[str]:
-        """Write the quarantine as JSON Lines under ``path``; returns the path, or None if empty."""
+        """Write the quarantine as JSON Lines under ``path``; returns the path, or None if empty.
+
+        The folder holds the part files only: no ``_SUCCESS`` marker and, on local paths, none of
+        the ``.crc`` checksum files Hadoop's local file system writes beside every file.
+        """
         if self.stats.quarantined == 0:
             return None
-        self.quarantine().coalesce(1).write.mode("overwrite").json(path)
+        self.quarantine().orderBy("File", "Line").coalesce(1).write.mode("overwrite").options(
+            **CLEAN_WRITE_OPTIONS).json(path)
         return path
 
     def close(self) -> None:
         """Drop the references to the computed read (Spark frees its blocks once unreferenced)."""
         self.df = None
         self._quarantine = None
+
+
+# Options of a Spark write that leave only the data files in its folder: no ``_SUCCESS`` marker
+# (the file output committer's option, any file system), and ``file:`` paths written through
+# Hadoop's raw local file system, which keeps no ``.crc`` checksum beside every file. The options
+# reach only the write's own Hadoop configuration (``fs.file.impl`` with an instance of its own,
+# not the cached one the session shares); abfss, dbfs and Volumes keep no checksum files anyway.
+CLEAN_WRITE_OPTIONS = {
+    "mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    "fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+    "fs.file.impl.disable.cache": "true",
+}
 
 
 def _type_columns(schema: Mapping[str, str], columns: Optional[Sequence[str]]) -> Dict[str, str]:
@@ -173,18 +209,81 @@ def infer_schema(spark, paths: Sequence[str]) -> Dict[str, str]:
 
 def _fill_status_counts(stats: ReadStats, counts, required: Sequence[str]) -> None:
     stats.records = int(counts["records"] or 0)
+    stats.truncated_bodies = int(counts["truncated_bodies"] or 0)
+    stats.recovered = int(counts["recovered"] or 0)
+    stats.cut_off = int(counts["cut_off"] or 0)
     stats.other_table = int(counts["other_table"] or 0)
     stats.out_of_window = int(counts["out_of_window"] or 0)
     stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}
 
 
+def _is_one_object(text):
+    """True where ``text`` is exactly one JSON object (nothing after it; ``from_json`` alone
+    ignores what follows a value, so the object is parsed as a field between two others)."""
+    from pyspark.sql import functions as F
+
+    probe = F.from_json(F.concat(F.lit('{"v":'), text, F.lit(',"e":1}')), f"v string, e int, `{_CORRUPT}` string",
+                        {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT})
+    return F.coalesce(probe.getField(_CORRUPT).isNull() & (probe.getField("e") == 1) & F.ltrim(text).startswith("{"),
+                      F.lit(False))
+
+
+def recover_records(value):
+    """The records of a truncated ``{"records":[...]}`` body: ``struct(done array<string>, tail string)``.
+
+    ``done`` are its complete records, as they stand in the body; ``tail`` is the text after the
+    last of them (the record cut off), or null when the body ends on a record boundary. A SQL
+    expression (split at the candidate boundaries, then a fold that joins pieces until they make
+    a whole object), evaluated only on bodies that do not parse.
+    """
+    from pyspark.sql import functions as F
+
+    pieces = F.split(F.regexp_replace(value, _BODY_HEAD + r"\s*", ""), _RECORD_BOUNDARY)
+    no_text = F.lit(None).cast("string")
+
+    def step(acc, piece):
+        text = F.when(acc["buf"].isNull(), F.regexp_replace(piece, r"^\s*,\s*", "")).otherwise(F.concat(acc["buf"], piece))
+        last = F.regexp_replace(text, _BODY_TRAILER, "")  # the body's last record, before its ]} or a comma
+        record = F.when(_is_one_object(text), text).when(_is_one_object(last), last)
+        return F.when(record.isNotNull(), F.struct(F.concat(acc["done"], F.array(record)).alias("done"), no_text.alias("buf"))
+                      ).otherwise(F.struct(acc["done"].alias("done"), text.alias("buf")))
+
+    folded = F.aggregate(pieces, F.struct(F.array().cast("array<string>").alias("done"), no_text.alias("buf")), step)
+    tail = F.when(F.length(F.trim(folded["buf"])) > 0, folded["buf"])
+    return F.struct(folded["done"].alias("done"), tail.alias("tail"))
+
+
+def _lines(spark, paths: Sequence[str], line_numbers: bool):
+    """The files' lines: ``value``, ``_file`` and ``_line`` (1-based line number in the file, or null).
+
+    Numbering takes a sort of the files' lines: only the quarantine's read of the files that
+    hold bad lines asks for it. A file's lines come in file order within one split of it (the
+    increasing id), its splits in the order of their start.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    # folders are read whole (the source passes only folders that hold exactly the export files)
+    text = spark.read.option("recursiveFileLookup", "true").text(list(paths))
+    if not line_numbers:
+        return text.select("value", F.col("_metadata.file_path").alias("_file"), F.lit(None).cast("long").alias("_line"))
+    numbered = text.select(
+        "value", F.col("_metadata.file_path").alias("_file"), F.col("_metadata.file_block_start").alias("_block"),
+        F.monotonically_increasing_id().alias("_id"),
+    )
+    in_file = Window.partitionBy("_file").orderBy("_block", "_id")
+    return numbered.select("value", "_file", F.row_number().over(in_file).cast("long").alias("_line"))
+
+
 def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, types: Mapping[str, str],
-                  classify: bool = True, eoi_key: bool = False, unwrap: bool = True):
+                  classify: bool = True, eoi_key: bool = False, unwrap: bool = True, line_numbers: bool = False):
     """One row per record of the files, typed, with its status (not yet deduplicated).
 
     Columns: the ``types`` columns, ``_status`` (``OK``, ``MALFORMED``, ...), ``_eoi`` (a usable
-    EventOriginId of a clean record), ``_h1``/``_h2`` (128-bit content hash), and for
-    quarantined records ``_reason``, ``_raw`` and ``_file``.
+    EventOriginId of a clean record), ``_h1``/``_h2`` (128-bit content hash), ``_recovered``
+    (a complete record of a truncated body), ``_cut_off`` (the record cut off at the end of
+    one), ``_truncated`` (the first record of a truncated body), and for quarantined records
+    ``_reason``, ``_raw``, ``_file`` and ``_line`` (with ``line_numbers=True``).
 
     ``classify=False`` gives broken lines and schema errors alike the status ``QUARANTINED``:
     telling them apart takes ``from_json``, which Spark cannot compile into the generated code
@@ -200,32 +299,46 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
     from pyspark.sql import functions as F
 
     names = list(types)
-    lines = (
-        # folders are read whole (the source passes only folders that hold exactly the export files)
-        spark.read.option("recursiveFileLookup", "true").text(list(paths))
-        .select(F.col("value"), F.col("_metadata.file_path").alias("_file"))
-    )
+    lines = _lines(spark, paths, line_numbers)
     # from_json cannot be compiled into Spark's generated code: only the unwrapping step, which
     # is cheap for plain lines, evaluates it (on wrapped lines only). The pattern is tried on the
     # head of a line only: on the whole line the regex scan costs as much as the parse.
     wrapped = F.from_json(F.col("value"), "records array<string>").getField("records")
     is_wrapped = F.substring("value", 1, _WRAPPER_HEAD_CHARS).rlike(_WRAPPER_PATTERN)
+    no = F.lit(False)
     if unwrap:
-        records = lines.select("value", "_file", is_wrapped.alias("_wrapped")).select(
-            "_file",
-            F.explode(
-                F.when(F.col("_wrapped") & wrapped.isNotNull(), wrapped).otherwise(F.array(F.col("value")))
-            ).alias("_raw"),
-            F.lit(False).alias("_wrapped"),
+        bodies = lines.select("value", "_file", "_line", is_wrapped.alias("_wrapped")).select(
+            "value", "_file", "_line", F.when(F.col("_wrapped"), wrapped).alias("_records"), "_wrapped")
+        # a body that does not parse: its complete records are recovered, the rest is one bad record
+        truncated = F.col("_wrapped") & F.col("_records").isNull() & F.substring("value", 1, _WRAPPER_HEAD_CHARS).rlike(_BODY_HEAD)
+        bodies = bodies.select("*", F.when(truncated, recover_records(F.col("value"))).alias("_body"))
+        done, tail = F.col("_body.done"), F.col("_body.tail")
+        # a body without a single complete record is quarantined whole
+        tail = F.when(tail.isNotNull() | (F.size(done) == 0), F.coalesce(tail, F.col("value")))
+        items = (
+            F.when(F.col("_records").isNotNull(), F.col("_records"))
+            .when(F.col("_body").isNotNull(), F.when(tail.isNull(), done).otherwise(F.concat(done, F.array(tail))))
+            .otherwise(F.array(F.col("value")))
+        )
+        exploded = bodies.select("_file", "_line", F.posexplode(items).alias("_pos", "_raw"),
+                                 F.when(F.col("_body").isNotNull(), F.size(done)).alias("_done"))
+        body_of = F.col("_done").isNotNull()
+        records = exploded.select(
+            "_file", "_line", "_raw", no.alias("_wrapped"),
+            (body_of & (F.col("_pos") < F.col("_done"))).alias("_recovered"),
+            F.when(body_of & (F.col("_pos") == F.col("_done")), F.col("_done")).alias("_cut_off"),
+            (body_of & (F.col("_pos") == 0)).alias("_truncated"),
         )
     else:
-        records = lines.select("_file", F.col("value").alias("_raw"), is_wrapped.alias("_wrapped"))
+        records = lines.select("_file", "_line", F.col("value").alias("_raw"), is_wrapped.alias("_wrapped"),
+                               no.alias("_recovered"), F.lit(None).cast("int").alias("_cut_off"), no.alias("_truncated"))
     # json_tuple pulls the top-level fields as text in one streaming pass (nested values stay
     # JSON text, as from_json gives them): about twice as fast as from_json on wide records.
     # It cannot tell a broken line from an object without those fields, so lines without a
     # TimeGenerated (every valid record has one) are checked with from_json.
     text_names = [f"_t{i}" for i in range(len(names))]
-    fields = records.select("_file", "_raw", "_wrapped", F.json_tuple(F.col("_raw"), *names).alias(*text_names))
+    fields = records.select("_file", "_line", "_raw", "_wrapped", "_recovered", "_cut_off", "_truncated",
+                            F.json_tuple(F.col("_raw"), *names).alias(*text_names))
     text = dict(zip(names, [F.col(c) for c in text_names]))
     # blank lines are skipped; only a line without TimeGenerated is trimmed to check (a trim of
     # every line cost a third of the parse)
@@ -269,6 +382,7 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
 
     status = (
         F.when(F.col("_wrapped"), F.lit(WRAPPED))
+        .when(F.col("_cut_off").isNotNull(), F.lit(MALFORMED if classify else QUARANTINED))
         .when(malformed, F.lit(MALFORMED))
         .when(other_table, F.lit(OTHER_TABLE))
         .when(has_problem, F.lit(SCHEMA_ERROR if classify else QUARANTINED))
@@ -290,10 +404,19 @@ def parse_records(spark, paths: Sequence[str], table: str, window: TimeWindow, t
         F.xxhash64(F.col("_raw")).alias("_h1"),
         (F.when(usable_eoi.isNull(), F.xxhash64(F.lit("byoml"), F.col("_raw"))) if eoi_key
          else F.xxhash64(F.lit("byoml"), F.col("_raw"))).alias("_h2"),
-        F.when(F.col("_status") == MALFORMED, F.lit("malformed: not a JSON object"))
+        F.when(bad & (F.col("_cut_off") == 0),
+               F.lit('malformed: a {"records":[...]} body that does not parse (cut off?), without a complete record'))
+        .when(bad & F.col("_cut_off").isNotNull(), F.concat(
+            F.lit('malformed: the end of a {"records":[...]} body that does not parse (cut off?), after its '),
+            F.col("_cut_off").cast("string"), F.lit(" complete records (read)")))
+        .when(F.col("_status") == MALFORMED, F.lit("malformed: not a JSON object"))
         .when(F.col("_status").isin(SCHEMA_ERROR, QUARANTINED), schema_reason).alias("_reason"),
         F.when(bad, F.col("_raw")).alias("_raw"),
         F.when(bad, F.col("_file")).alias("_file"),
+        F.when(bad, F.col("_line")).alias("_line"),
+        "_recovered",
+        F.col("_cut_off").isNotNull().alias("_cut_off"),
+        "_truncated",
     )
 
     return parsed
@@ -358,6 +481,9 @@ def read_export_files(
                 (QUARANTINED, "quarantined"), (OTHER_TABLE, "other_table"), (OUT_OF_WINDOW, "out_of_window"), (OK, "ok"),
                 (WRAPPED, "wrapped"),
             )],
+            F.count(F.when(F.col("_truncated"), True)).alias("truncated_bodies"),
+            F.count(F.when(F.col("_recovered"), True)).alias("recovered"),
+            F.count(F.when(F.col("_cut_off"), True)).alias("cut_off"),
             *[F.count(F.when(is_ok, F.col(name))).alias(f"present_{i}") for i, name in enumerate(required)],
             # the files to read again for the quarantine (bounded by the listing the driver holds)
             F.array_sort(F.collect_set(F.when(bad, F.col("_file")))).alias("bad_files"),
@@ -388,8 +514,8 @@ def read_export_files(
     quarantine = None
     if bad_files:
         # broken lines and schema errors are told apart on the files that hold them
-        quarantine = parse_records(spark, bad_files, table, window, types, unwrap=unwrap).filter(bad).select(
-            "_status", "_file", "_reason", "_raw")
+        quarantine = parse_records(spark, bad_files, table, window, types, unwrap=unwrap, line_numbers=True).filter(
+            bad).select("_status", "_file", "_line", "_reason", "_raw")
         kinds = quarantine.agg(
             F.count(F.when(F.col("_status") == MALFORMED, True)).alias("malformed"),
             F.count(F.when(F.col("_status") == SCHEMA_ERROR, True)).alias("schema_errors"),

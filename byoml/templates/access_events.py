@@ -7,7 +7,7 @@ path ``\\\\<Computer>\\<share>``, so the same share name on two servers is two r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ..errors import ConfigError
 from ..spark import timestamp_literal
@@ -45,23 +45,36 @@ def mapping_columns(cfg: AccessMappingConfig) -> List[str]:
     return list(dict.fromkeys(cols))
 
 
+def access_filters(cfg: AccessMappingConfig) -> List[Tuple[str, object]]:
+    """The rows that are accesses, as ``(reason, keep)`` conditions (see ``Template.input_filters``)."""
+    from pyspark.sql import functions as F
+
+    user = F.trim(F.col(cfg.user_column))
+    filters = [(f"EventID not in {', '.join(str(e) for e in cfg.event_ids)}",
+                F.col("EventID").isin([int(e) for e in cfg.event_ids]))]
+    if cfg.where:
+        filters.append(("excluded by where", F.expr(cfg.where)))
+    filters.append((f"empty {cfg.user_column}", user.isNotNull() & (F.length(user) > 0)))
+    filters.append((f"empty {cfg.computer_column} or {cfg.share_column}",
+                    F.col(cfg.computer_column).isNotNull() & F.col(cfg.share_column).isNotNull()))
+    if cfg.exclude_machine_accounts:
+        filters.append(("machine account", ~user.endswith("$")))
+    if cfg.exclude_users:
+        filters.append(("excluded user", ~F.lower(user).isin([u.lower() for u in cfg.exclude_users])))
+    return filters
+
+
 def access_events(events, cfg: AccessMappingConfig):
     """Filter and map table rows to access events with columns :data:`EVENT_COLUMNS`.
 
-    Rows without a user, computer or share are not accesses and are left out.
+    Rows without a user, computer or share are not accesses and are left out (:func:`access_filters`).
     """
     from pyspark.sql import functions as F
 
-    df = events.filter(F.col("EventID").isin([int(e) for e in cfg.event_ids]))
-    if cfg.where:
-        df = df.filter(F.expr(cfg.where))
+    df = events
+    for _, keep in access_filters(cfg):
+        df = df.filter(keep)
     user = F.trim(F.col(cfg.user_column))
-    df = df.filter(user.isNotNull() & (F.length(user) > 0))
-    df = df.filter(F.col(cfg.computer_column).isNotNull() & F.col(cfg.share_column).isNotNull())
-    if cfg.exclude_machine_accounts:
-        df = df.filter(~user.endswith("$"))
-    if cfg.exclude_users:
-        df = df.filter(~F.lower(user).isin([u.lower() for u in cfg.exclude_users]))
     computer = F.trim(F.col(cfg.computer_column))
     share = F.trim(F.col(cfg.share_column))
     # ShareName is "\\*\Finance": the * stands for the server, so the UNC path names the resource.
@@ -147,6 +160,7 @@ class AccessTemplate(Template):
 
     table = "SecurityEvent"
     Config = AccessMappingConfig
+    minimum_training = {"events": 50, "days": 2, "users": 3, "pairs": 10}
 
     def columns(self):
         return mapping_columns(self.config)
@@ -157,4 +171,11 @@ class AccessTemplate(Template):
 
     def prepare(self, events):
         return access_events(events, self.config)
+
+    def input_filters(self):
+        return access_filters(self.config)
+
+    def filter_hint(self) -> str:
+        return ("The template reads EventIDs event_ids of users (exclude_machine_accounts skips accounts ending "
+                "in $): check the window, or those options in the config's template: section.")
 

@@ -282,6 +282,13 @@ class Model(ABC):
         """
         return None
 
+    def emit(self, mode: str, prepared, run: RunInfo):
+        """Rows of an extra ``--emit`` mode the template declares (:attr:`Template.emit_modes`), from the
+        rows its :meth:`Template.for_emit` template prepared."""
+        from ..errors import ConfigError
+
+        raise ConfigError(f"template {self.template.name} has no --emit {mode}")
+
     def anomaly_condition(self):
         """Spark column: true for output rows that are anomalies (``--emit anomalies``).
 
@@ -298,12 +305,16 @@ class Model(ABC):
 
 
 #: Report kinds :mod:`byoml.report` draws: ``access`` (users x resources), ``series`` (usage over
-#: time), ``forecast`` (history, forecast and interval bands) and ``table`` (the top rows by
-#: ``AnomalyScore``, for any template). A template naming another kind gets ``table``, and the run
-#: summary says so.
-REPORT_KINDS = ("access", "series", "forecast", "table")
-#: Columns byoml adds to every output row when the template's ``score`` does not.
-RUN_COLUMNS = "ModelVersion string, RunId string"
+#: time), ``forecast`` (history, forecast and interval bands), ``process`` (processes with their
+#: reasons), ``patterns`` (log patterns: the top ones, new and surging) and ``table`` (the top rows
+#: by ``AnomalyScore``, for any template). A template naming another kind gets ``table``, and the
+#: run summary says so.
+REPORT_KINDS = ("access", "series", "forecast", "process", "patterns", "table")
+#: What ``--emit`` writes for every template: the flagged rows, or every scored row.
+EMIT_MODES = ("anomalies", "all")
+#: Columns byoml adds to every output row when the template's ``score`` does not (``LowConfidence``:
+#: the model was trained with ``--force`` on less data than the template's ``minimum_training``).
+RUN_COLUMNS = "ModelVersion string, RunId string, LowConfidence boolean"
 
 
 class Template(ABC):
@@ -329,6 +340,11 @@ class Template(ABC):
     ``labelled_flags`` whether ``IsAnomaly`` marks anomalies in the data, so that labelled sample data
                        must have flagged rows (:func:`byoml.testing.check_template`); False for a
                        template whose flags mark something its options set (a forecast's threshold)
+    ``minimum_training`` the least training data the template's statistics mean something on:
+                       ``{"events": 200, "days": 3, ...}``, checked against the read's counts and the
+                       model's ``metadata["counts"]`` (``train`` refuses below it unless forced)
+    ``emit_modes``     extra ``--emit`` modes beyond ``anomalies`` and ``all`` (mode -> what it writes); the
+                       template's :meth:`for_emit` reads for one, its model's :meth:`Model.emit` writes it
     """
 
     name: ClassVar[str] = ""
@@ -341,6 +357,8 @@ class Template(ABC):
     sample_data: ClassVar[Optional[str]] = None
     score_lookback: ClassVar[dt.timedelta] = dt.timedelta(0)
     labelled_flags: ClassVar[bool] = True
+    minimum_training: ClassVar[Dict[str, int]] = {"events": 1, "days": 1}
+    emit_modes: ClassVar[Dict[str, str]] = {}
     model_class: ClassVar[Type[Model]]
 
     def __init__(self, config: Optional[Any] = None, **options: Any) -> None:
@@ -408,6 +426,22 @@ class Template(ABC):
         """Columns that must be present in the data; absent ones are a clear error."""
         return []
 
+    def input_filters(self) -> List[Tuple[str, Any]]:
+        """The rows :meth:`prepare` keeps, as ordered ``(reason, keep)`` pairs of a name and a Spark
+        condition on the table's rows: a row is dropped for the first reason whose condition is not true.
+        The run summary counts the rows each reason drops; :meth:`apply_filters` applies them."""
+        return []
+
+    def apply_filters(self, events):
+        """``events`` without the rows :meth:`input_filters` drop."""
+        for _, keep in self.input_filters():
+            events = events.filter(keep)
+        return events
+
+    def filter_hint(self) -> str:
+        """What to change when the filters leave nothing (said with the counts of each reason)."""
+        return "Check the template's filters in the config."
+
     # -- the algorithm --------------------------------------------------
     @abstractmethod
     def prepare(self, events):
@@ -430,7 +464,22 @@ class Template(ABC):
         """Rebuild a fitted model from saved tables and state (used by the store)."""
         return self.model_class.from_saved(self, tables, state, metadata)
 
+    def for_emit(self, mode: str) -> "Template":
+        """The template that reads and writes for ``--emit mode``: itself for ``anomalies`` and ``all``;
+        for a mode of :attr:`emit_modes`, one whose ``summarize``, ``output_table_name`` and output
+        columns are that mode's (the model's :meth:`Model.emit` fills it)."""
+        if mode in EMIT_MODES:
+            return self
+        from ..errors import ConfigError
+
+        extra = f" or {', '.join(self.emit_modes)}" if self.emit_modes else ""
+        raise ConfigError(f"--emit must be one of {', '.join(EMIT_MODES)}{extra} for template {self.name}, not '{mode}'")
+
     # -- evaluation -----------------------------------------------------
+    def scores_table(self, labels: dict) -> str:
+        """The output table ``byoml evaluate`` reads for ``labels`` (default: :attr:`output_table_name`)."""
+        return self.output_table_name
+
     def evaluate(self, scores, labels: dict) -> dict:
         """Quality figures of a scored output (pandas) against sample-data labels."""
         from ..evaluate import evaluate_for_labels

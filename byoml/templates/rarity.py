@@ -87,7 +87,7 @@ class AccessRarityModel(Model):
 
 
 class AccessRarity(AccessTemplate):
-    """Per-user rarity of each accessed resource (see module docstring)."""
+    """Scores each file share a user accessed by how surprising it is for that user, in bits."""
 
     name = "access-rarity"
     version = "1.0"
@@ -111,4 +111,7 @@ class AccessRarity(AccessTemplate):
             F.sum("n").alias("n"), F.count_distinct("ResourceKey").alias("resources"),
             F.count_distinct("UserKey").alias("users"),
         )
-        return AccessRarityModel(self, pairs_=pairs, users_=users, resources_=resources, tenants_=tenants)
+        got = pairs.agg(F.count(F.lit(1)).alias("pairs"), F.count_distinct("TenantId", "UserKey").alias("users"),
+                        F.count_distinct("TenantId", "ResourceKey").alias("resources")).first().asDict()
+        return AccessRarityModel(self, {"counts": {k: int(v) for k, v in got.items()}},
+                                 pairs_=pairs, users_=users, resources_=resources, tenants_=tenants)

@@ -242,7 +242,7 @@ def _fit_bucket(pdf: pd.DataFrame, keys: List[str], cfg: SeriesDecomposeConfig, 
 
 
 class SeriesDecompose(Template):
-    """Seasonal decomposition anomalies per series (KQL series_decompose_anomalies)."""
+    """Flags spikes, dips, level shifts and missing data in any metric series, like KQL series_decompose_anomalies."""
 
     name = "series-decompose"
     version = "3.0"
@@ -250,6 +250,7 @@ class SeriesDecompose(Template):
     output_table = "UsageAnomalies"
     Config = SeriesDecomposeConfig
     sample_data = "usage"
+    minimum_training = {"days": 2, "series_ok": 1}  # a series' own minimum is min_train_bins
     model_class = SeriesDecomposeModel
     #: ``(index, Y, start, profiles, config) -> arrays`` of :func:`judge_batch`; a variant may replace it
     judge = staticmethod(judge_batch)
@@ -275,6 +276,12 @@ class SeriesDecompose(Template):
 
     def prepare(self, events):
         return sf.make_series(events, self.config)
+
+    def input_filters(self):
+        return sf.series_filters(self.config)
+
+    def filter_hint(self) -> str:
+        return "Check the config's where:, time_column and value_column."
 
     def fit(self, prepared, window: TimeWindow) -> Model:
         from pyspark import StorageLevel

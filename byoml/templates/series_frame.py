@@ -172,22 +172,28 @@ def check_window(window: TimeWindow, cfg: SeriesInput) -> Tuple[Optional[int], O
     return out[0], out[1]
 
 
+def series_filters(cfg: SeriesInput) -> List[Tuple[str, object]]:
+    """The rows that make series, as ``(reason, keep)`` conditions (see ``Template.input_filters``)."""
+    from pyspark.sql import functions as F
+
+    filters = [("excluded by where", F.expr(cfg.where))] if cfg.where else []
+    filters.append((f"no {cfg.time_column}", F.col(cfg.time_column).cast("timestamp").isNotNull()))
+    if cfg.aggregation != "count":
+        filters.append((f"no numeric {cfg.value_column}", F.col(cfg.value_column).cast("double").isNotNull()))
+    return filters
+
+
 def make_series(events, cfg: SeriesInput):
     """Rows -> one row per (series key, bin): keys, ``bin``, aggregated ``Value``, ``TimeGenerated`` (bin start)."""
     from pyspark.sql import functions as F
 
     df = events
-    if cfg.where:
-        df = df.filter(F.expr(cfg.where))
+    for _, keep in series_filters(cfg):
+        df = df.filter(keep)
     time = F.col(cfg.time_column).cast("timestamp")
-    df = df.filter(time.isNotNull())
     bin_no = F.floor(F.unix_seconds(time) / F.lit(cfg.bin_seconds)).cast("long")
     keys = [F.coalesce(F.col(c).cast("string"), F.lit("")).alias(c) for c in cfg.group_by]
-    if cfg.aggregation == "count":
-        value = F.lit(1.0)
-    else:
-        value = F.col(cfg.value_column).cast("double")
-        df = df.filter(value.isNotNull())
+    value = F.lit(1.0) if cfg.aggregation == "count" else F.col(cfg.value_column).cast("double")
     agg = {
         "sum": F.sum, "avg": F.avg, "min": F.min, "max": F.max, "count": F.sum,
     }[cfg.aggregation]

@@ -123,7 +123,7 @@ def _sklearn_version() -> str:
 
 
 class UsageRegression(Template):
-    """Regression of hourly usage per DataType (Ridge vs HistGradientBoosting) with Tukey fences."""
+    """Flags unusual hourly ingestion per DataType against a Ridge or gradient-boosting forecast."""
 
     name = "usage-regression"
     version = "3.0"
@@ -131,6 +131,7 @@ class UsageRegression(Template):
     output_table = "UsageAnomalies"
     Config = UsageRegressionConfig
     sample_data = "usage"
+    minimum_training = {"days": 2, "series_ok": 1}  # a series' own minimum is min_train_bins
     report_kind = "series"
     model_class = UsageRegressionModel
 
@@ -175,6 +176,12 @@ class UsageRegression(Template):
 
     def prepare(self, events):
         return sf.make_series(events, self.config)
+
+    def input_filters(self):
+        return sf.series_filters(self.config)
+
+    def filter_hint(self) -> str:
+        return "Check the config's where:, time_column and value_column."
 
     # -- per group, on the executors -----------------------------------------
     def _design(self, grp: pd.DataFrame, lo: int, hi: int, scale: SeriesScale, code: int):

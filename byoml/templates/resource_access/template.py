@@ -20,7 +20,7 @@ OUTPUT_COLUMNS = (f"{PAIR_OUTPUT_COLUMNS}, AnomalyScore double, IsAnomaly boolea
 
 
 class AnomalousResourceAccess(AccessTemplate):
-    """Collaborative filtering (implicit ALS) over who accesses which file share."""
+    """Flags file-share accesses out of character for the user, by collaborative filtering (implicit ALS)."""
 
     name = "anomalous-resource-access"
     # 2.0: the calibration's new_user_day row holds the window shortfall's moments, not the mean
@@ -32,6 +32,8 @@ class AnomalousResourceAccess(AccessTemplate):
     Config = ResourceAccessConfig
     sample_data = "resource-access"
     model_class = ResourceAccessModel
+    # per-tenant standard scores from fewer pairs, users or days mean nothing
+    minimum_training = {"events": 200, "days": 3, "users": 10, "pairs": 50}
 
     def summarize(self, prepared):
         """Accesses per (tenant, user, resource, UTC day): all that fit and score need."""
