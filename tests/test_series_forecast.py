@@ -214,6 +214,35 @@ def test_cli_path_report_and_daily_config(spark, usage_sample, tmp_path):
     assert daily.output_table_name == "SeriesForecast"
 
 
+def test_default_windows_and_thin_training(spark, usage_sample, tmp_path, capsys):
+    """train without --end keeps the newest day out; score without a window forecasts from that day's start,
+    the end of training (no overlap); fewer days than the holdout needs are refused unless --force."""
+    from byoml.cli import EXIT_FAILED, EXIT_OK, main
+    from byoml.templates import read_metadata
+    from byoml.timewindow import parse_time
+
+    root, labels = usage_sample
+    newest = parse_time(labels["score_window"]["end"]) - dt.timedelta(days=1)  # the export's newest day
+    common = ["--template", "series-forecast", "--source", str(root)]
+    assert main(["train", *common, "--model", str(tmp_path / "m")]) == EXIT_OK
+    assert "kept out of training" in capsys.readouterr().out
+    assert parse_time(read_metadata(str(tmp_path / "m"))["training_window"]["end"]) == newest
+    assert main(["score", *common, "--model", str(tmp_path / "m"), "--sink", str(tmp_path / "out"), "--emit", "all",
+                 "--summary-json", str(tmp_path / "s.json")]) == EXIT_OK, capsys.readouterr().err
+    rows = pd.concat(pd.read_json(p, lines=True) for p in (tmp_path / "out").rglob("*.json"))
+    first = pd.to_datetime(rows.loc[rows.Step == 1, "TimeGenerated"], utc=True)
+    assert len(rows) == len(labels["series"]) * HORIZON and (first == pd.Timestamp(newest)).all()
+    assert not rows["LowConfidence"].any()
+
+    thin = ["--start", f"{newest - dt.timedelta(days=3):%Y-%m-%d}", "--end", f"{newest:%Y-%m-%d}"]
+    assert get_template("series-forecast").minimum_training["days"] == 4
+    assert main(["train", *common, "--model", str(tmp_path / "thin"), *thin]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "too thin" in err and "3 days (needs 4)" in err and "--force" in err
+    assert main(["train", *common, "--model", str(tmp_path / "thin"), *thin, "--force"]) == EXIT_OK
+    assert read_metadata(str(tmp_path / "thin"))["low_confidence"]["days"] == {"have": 3, "need": 4}
+
+
 def test_bad_input_errors(spark, fitted, rows):
     for bad, match in (({"candidates": ["prophet"]}, "candidates must name"), ({"candidates": []}, "candidates must name"),
                        ({"horizon": "90m"}, "whole number"), ({"holdout_origins": 1}, "holdout_origins"),

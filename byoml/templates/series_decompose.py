@@ -30,7 +30,6 @@ on 33 real NAB series by category, with grouped cross-validation:
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Sequence
 
@@ -40,7 +39,7 @@ import pandas as pd
 from ..errors import ConfigError
 from ..timewindow import TimeWindow
 from . import series_frame as sf
-from .base import Model, RunInfo, Template, learned_table, param
+from .base import Model, RunInfo, learned_table, param
 from .decompose import rolling_forecast
 from .series_detector import NEW_SERIES, detect
 from .series_profile import ProfileSpec, default_profile, fit_profiles
@@ -241,15 +240,13 @@ def _fit_bucket(pdf: pd.DataFrame, keys: List[str], cfg: SeriesDecomposeConfig, 
     return pd.concat([names, fitted], axis=1)
 
 
-class SeriesDecompose(Template):
+class SeriesDecompose(sf.SeriesTemplate):
     """Flags spikes, dips, level shifts and missing data in any metric series, like KQL series_decompose_anomalies."""
 
     name = "series-decompose"
     version = "3.0"
-    table = "Usage"
     output_table = "UsageAnomalies"
     Config = SeriesDecomposeConfig
-    sample_data = "usage"
     minimum_training = {"days": 2, "series_ok": 1}  # a series' own minimum is min_train_bins
     model_class = SeriesDecomposeModel
     #: ``(index, Y, start, profiles, config) -> arrays`` of :func:`judge_batch`; a variant may replace it
@@ -258,30 +255,6 @@ class SeriesDecompose(Template):
 
     def output_ddl(self) -> str:
         return sf.output_ddl(self.config)
-
-    @property
-    def sample_kind(self):
-        """Perf counters when configured for the ``Perf`` table, else the Usage table."""
-        return "perf" if self.input_table.lower() == "perf" else self.sample_data
-
-    @property
-    def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
-        return dt.timedelta(seconds=self.config.lookback_bins * self.config.bin_seconds)
-
-    def columns(self):
-        return sf.series_columns(self.config)
-
-    def required_columns(self):
-        return sf.series_columns(self.config)
-
-    def prepare(self, events):
-        return sf.make_series(events, self.config)
-
-    def input_filters(self):
-        return sf.series_filters(self.config)
-
-    def filter_hint(self) -> str:
-        return "Check the config's where:, time_column and value_column."
 
     def fit(self, prepared, window: TimeWindow) -> Model:
         from pyspark import StorageLevel

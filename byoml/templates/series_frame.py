@@ -8,6 +8,7 @@ signal), and a missing bin of an average, minimum or maximum (a gauge) has no va
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,7 +18,7 @@ import pandas as pd
 
 from ..errors import ConfigError, SeriesError
 from ..timewindow import TimeWindow, format_time
-from .base import TemplateConfig, param
+from .base import Template, TemplateConfig, param
 from .transform import TRANSFORMS
 
 AGGREGATIONS = ("sum", "avg", "count", "min", "max")
@@ -145,6 +146,43 @@ class SeriesConfig(SeriesInput):
             tail_factor=self.tail_factor, tail_blocks=self.tail_days, shift_bins=self.shift_after, min_history=self.min_history,
             min_residuals=self.day_bins, recovery_bins=self.bins(self.fence_window, "fence_window"),
         )
+
+
+class SeriesTemplate(Template):
+    """What every template on series shares: it reads the series of its :class:`SeriesInput` config
+    (``make-series``), the rows :func:`series_filters` keeps, and ``lookback_bins`` of history before
+    a scoring window (the config's ``lookback_bins`` unless the template says otherwise)."""
+
+    table = "Usage"
+    sample_data = "usage"
+
+    @property
+    def sample_kind(self):
+        """Perf counters when configured for the ``Perf`` table, else the Usage table."""
+        return "perf" if self.input_table.lower() == "perf" else self.sample_data
+
+    @property
+    def lookback_bins(self) -> int:
+        return self.config.lookback_bins
+
+    @property
+    def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
+        return dt.timedelta(seconds=self.lookback_bins * self.config.bin_seconds)
+
+    def columns(self):
+        return series_columns(self.config)
+
+    def required_columns(self):
+        return series_columns(self.config)
+
+    def prepare(self, events):
+        return make_series(events, self.config)
+
+    def input_filters(self):
+        return series_filters(self.config)
+
+    def filter_hint(self) -> str:
+        return "Check the config's where:, time_column and value_column."
 
 
 def series_columns(cfg: SeriesInput) -> List[str]:

@@ -8,6 +8,7 @@ from ...errors import ConfigError
 from ..base import param
 from ..series_frame import SeriesInput
 from .candidates import CANDIDATES, ForecastSpec
+from .selection import MIN_HISTORY_DAYS
 
 #: the default candidates and interval scale, chosen by grouped cross-validation over the NAB
 #: categories (``benchmarks/forecast_quality.py``): ``decompose`` (a line extrapolated over a week)
@@ -88,6 +89,19 @@ class SeriesForecastConfig(SeriesInput):
     @property
     def lookback_bins(self) -> int:
         return self.bins(self.lookback, "lookback")
+
+    @property
+    def minimum_days(self) -> int:
+        """Days of history a series needs to be forecast at all: ``min_train_bins``, and a holdout of two
+        origins (the intervals are calibrated across origins), ``holdout_step`` apart, each after
+        ``MIN_HISTORY_DAYS`` of history and forecasting a day (or the horizon, if shorter).
+
+        >>> SeriesForecastConfig().minimum_days, SeriesForecastConfig(bin="1d", horizon="30d", holdout_step="7d").minimum_days
+        (4, 48)
+        """
+        holdout = (MIN_HISTORY_DAYS * self.day_bins + self.bins(self.holdout_step, "holdout_step")
+                   + min(self.horizon_bins, self.day_bins))
+        return -(-max(self.min_train_bins, holdout) * self.bin_seconds // 86400)
 
     def spec(self) -> ForecastSpec:
         """The numeric settings the candidates, the holdout and the intervals run with."""

@@ -30,12 +30,11 @@ crossings only; the daily job writes every row (``--emit all``).
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from ...timewindow import TimeWindow
 from .. import series_frame as sf
-from ..base import Model, RunInfo, Template, learned_table
+from ..base import Model, RunInfo, learned_table
 from . import spark as glue
 from .config import SeriesForecastConfig
 from .predict import output_ddl
@@ -73,41 +72,28 @@ class SeriesForecastModel(Model):
                 .select(*cfg.group_by, "TimeGenerated", "Value"))
 
 
-class SeriesForecast(Template):
+class SeriesForecast(sf.SeriesTemplate):
     """Capacity forecasts per series with calibrated 80%/95% intervals and threshold crossings."""
 
     name = "series-forecast"
     version = "1.0"
-    table = "Usage"
     output_table = "SeriesForecast"
     Config = SeriesForecastConfig
-    sample_data = "usage"
     model_class = SeriesForecastModel
     report_kind = "forecast"
     #: IsAnomaly marks a configured threshold's crossing, not something in the data: labelled sample
     #: data without a threshold has no flag to find (see ``byoml.testing.check_template``)
     labelled_flags = False
 
+    @property
+    def minimum_training(self):  # type: ignore[override]
+        """The days a series needs for the rolling-origin holdout (``SeriesForecastConfig.minimum_days``:
+        4 with hourly bins, 48 with the daily example's) and one series forecast; a series' own
+        minimum is ``min_train_bins``."""
+        return {"days": self.config.minimum_days, "series_ok": 1}
+
     def output_ddl(self) -> str:
         return output_ddl(self.config)
-
-    @property
-    def sample_kind(self):
-        """Perf counters when configured for the ``Perf`` table, else the Usage table."""
-        return "perf" if self.input_table.lower() == "perf" else self.sample_data
-
-    @property
-    def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
-        return dt.timedelta(seconds=self.config.lookback_bins * self.config.bin_seconds)
-
-    def columns(self):
-        return sf.series_columns(self.config)
-
-    def required_columns(self):
-        return sf.series_columns(self.config)
-
-    def prepare(self, events):
-        return sf.make_series(events, self.config)
 
     def fit(self, prepared, window: TimeWindow) -> Model:
         from pyspark import StorageLevel
