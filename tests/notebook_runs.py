@@ -24,8 +24,11 @@ SETS: Dict[str, Dict[str, str]] = {
               "BYOML_NOTEBOOK_TEMPLATE": "usage-regression"},
     "masquerading-process": {"BYOML_NOTEBOOK_COMPUTERS": "40", "BYOML_NOTEBOOK_DAYS": "4", "BYOML_NOTEBOOK_LAYOUT": "hourly",
                              "BYOML_NOTEBOOK_SEED": "3", "BYOML_NOTEBOOK_TEMPLATE": "masquerading-process"},
+    "series-forecast": {"BYOML_NOTEBOOK_SERIES": "4", "BYOML_NOTEBOOK_DAYS": "21", "BYOML_NOTEBOOK_SEED": "5",
+                        "BYOML_NOTEBOOK_TEMPLATE": "series-forecast"},
 }
-FOLDER = {"anomalous-resource-access": "resource-access", "usage": "usage", "masquerading-process": "process-creation"}
+FOLDER = {"anomalous-resource-access": "resource-access", "usage": "usage", "masquerading-process": "process-creation",
+          "series-forecast": "series-forecast"}
 
 
 @dataclass
