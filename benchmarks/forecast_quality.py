@@ -39,7 +39,6 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-SHARED = REPO.parent / "shared" / "data"
 CATEGORIES = ("AWS CloudWatch", "AdExchange", "Traffic", "Tweets")
 #: candidate sets compared (the template's default is the full set)
 SETS = {
@@ -146,10 +145,10 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cache", help="keep the forecasts in this pickle and reuse them (to re-run the choice only)")
     args = ap.parse_args(argv)
-    args.nab = args.nab or [str(SHARED / "nab"), str(SHARED / "nab-extra")]
-    missing = [d for d in args.nab if not os.path.exists(os.path.join(d, "windows.json"))]
-    if missing:
-        print(f"NAB data not found at {', '.join(missing)}: nothing to measure")
+    from benchmarks.series_fastpath import nab_folders
+
+    args.nab = nab_folders(args.nab)
+    if args.nab is None:
         return 2
     series, categories = load(args.nab)
     split = {int(bins[s]) for _, bins, s in series.values()}.pop()

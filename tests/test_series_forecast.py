@@ -243,6 +243,30 @@ def test_default_windows_and_thin_training(spark, usage_sample, tmp_path, capsys
     assert read_metadata(str(tmp_path / "thin"))["low_confidence"]["days"] == {"have": 3, "need": 4}
 
 
+def test_perf_example_forecasts_free_disk_space_against_a_floor(spark, tmp_path):
+    """templates/examples/config-forecast-perf.yaml: one series per computer's disk (the where: filter's
+    rows are counted as filtered), gauges, and a floor crossed downwards by the lower bound first."""
+    from byoml.run import score as run_score
+    from byoml.run import train as run_train
+    from byoml.sample_data import generate
+
+    config = str(REPO / "templates" / "examples" / "config-forecast-perf.yaml")
+    tpl = get_template("series-forecast", load_config(config)["template"])
+    assert tpl.sample_kind == "perf" and tpl.config.gauge and tpl.config.threshold_direction == "below"
+    labels = generate("perf", str(tmp_path / "perf"), computers=4, days=14, seed=2)
+    tw, sw = labels["train_window"], labels["score_window"]
+    trained = run_train("series-forecast", str(tmp_path / "perf"), str(tmp_path / "m"), tw["start"], tw["end"],
+                        config=config, spark=spark)
+    assert trained.filtered.get("excluded by where", 0) > 0
+    run_score("series-forecast", str(tmp_path / "perf"), str(tmp_path / "m"), str(tmp_path / "out"), start=sw["start"],
+              emit="all", config=config, spark=spark)
+    rows = pd.concat(pd.read_json(p, lines=True) for p in (tmp_path / "out").rglob("*.json"))
+    assert len(rows) == 4 * HORIZON and set(rows.CounterName) == {"% Free Space"} and rows.Computer.nunique() == 4
+    assert (rows.Threshold == 10).all() and (rows.Lower80 <= rows.Forecast).all()
+    both = rows.dropna(subset=["ThresholdCrossing", "ThresholdCrossing80"])
+    assert (pd.to_datetime(both.ThresholdCrossing80) <= pd.to_datetime(both.ThresholdCrossing)).all()
+
+
 def test_bad_input_errors(spark, fitted, rows):
     for bad, match in (({"candidates": ["prophet"]}, "candidates must name"), ({"candidates": []}, "candidates must name"),
                        ({"horizon": "90m"}, "whole number"), ({"holdout_origins": 1}, "holdout_origins"),

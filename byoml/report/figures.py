@@ -124,12 +124,16 @@ def series_figures(data: ReportData) -> List["Figure"]:
                                      marker={"symbol": symbol, "size": 11, "color": color}, name=name,
                                      legendgroup=name, showlegend=name not in shown), row=i, col=1)
             shown.add(name)
+    return [_finish_panels(fig, data, len(groups), height, "Flagged series: actual, predicted, bounds and flags")]
+
+
+def _finish_panels(fig, data: ReportData, rows: int, height: int, title: str):
+    """Axes titles (the series' unit, UTC time under the last panel), the height and the title."""
     unit = data.unit or "value per bin"
     fig.update_yaxes(title_text=unit)
-    fig.update_xaxes(title_text="time (UTC)", row=len(groups), col=1)
-    fig.update_layout(height=height, title={"text": f"Flagged series: actual, predicted, bounds and flags ({unit})"},
-                      hovermode="x unified", margin={"t": 90})
-    return [fig]
+    fig.update_xaxes(title_text="time (UTC)", row=rows, col=1)
+    fig.update_layout(height=height, title={"text": f"{title} ({unit})"}, hovermode="x unified", margin={"t": 90})
+    return fig
 
 
 def _series_parts(frame: pd.DataFrame, keys: List[str], sort: bool = False):
@@ -185,12 +189,7 @@ def forecast_figures(data: ReportData) -> List["Figure"]:
             fig.add_trace(go.Scatter(x=hit["TimeGenerated"], y=hit["Upper80"], mode="markers",
                                      marker={"symbol": "diamond", "size": 11, "color": "#d62728"},
                                      name="threshold crossing (80%)", legendgroup="crossing", showlegend=True), row=i, col=1)
-    unit = data.unit or "value per bin"
-    fig.update_yaxes(title_text=unit)
-    fig.update_xaxes(title_text="time (UTC)", row=len(names), col=1)
-    fig.update_layout(height=height, title={"text": f"Forecasts: history, forecast and interval bands ({unit})"},
-                      hovermode="x unified", margin={"t": 90})
-    return [fig]
+    return [_finish_panels(fig, data, len(names), height, "Forecasts: history, forecast and interval bands")]
 
 
 def pattern_figures(data: ReportData) -> List["Figure"]:

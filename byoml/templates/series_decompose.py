@@ -263,9 +263,7 @@ class SeriesDecompose(sf.SeriesTemplate):
         cfg = self.config
         keys = list(cfg.group_by)
         lo_bin, hi_bin = sf.check_window(window, cfg)
-
-        n_series = prepared.select(*keys).distinct().count()
-        buckets = max(1, -(-n_series // cfg.series_per_task))
+        buckets = self.buckets(prepared)
 
         def fit_bucket(pdf: pd.DataFrame) -> pd.DataFrame:
             with sf.limit_threads():

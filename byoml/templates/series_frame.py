@@ -184,6 +184,11 @@ class SeriesTemplate(Template):
     def filter_hint(self) -> str:
         return "Check the config's where:, time_column and value_column."
 
+    def buckets(self, prepared) -> int:
+        """Buckets of about ``series_per_task`` series each, fitted together in one pandas call."""
+        n_series = prepared.select(*self.config.group_by).distinct().count()
+        return max(1, -(-n_series // self.config.series_per_task))
+
 
 def series_columns(cfg: SeriesInput) -> List[str]:
     cols = [cfg.time_column, *cfg.group_by]

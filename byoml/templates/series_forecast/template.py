@@ -102,8 +102,7 @@ class SeriesForecast(sf.SeriesTemplate):
         cfg = self.config
         keys = list(cfg.group_by)
         lo_bin, hi_bin = sf.check_window(window, cfg)
-        n_series = prepared.select(*keys).distinct().count()
-        buckets = max(1, -(-n_series // cfg.series_per_task))
+        buckets = self.buckets(prepared)
         fitted = glue.fit(prepared, cfg, lo_bin, hi_bin, buckets).persist(StorageLevel.MEMORY_AND_DISK)
         series = fitted.filter(F.col("row_kind") == "series").drop("row_kind", "hgb", "sklearn")
         models = fitted.filter(F.col("row_kind") == "model").select("bucket", "hgb", "sklearn")
