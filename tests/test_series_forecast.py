@@ -72,7 +72,8 @@ def fitted(spark, rows):
 
 def test_rows_columns_and_bounds(fitted):
     tpl, _, out = fitted
-    assert [c for c, _ in tpl.output_schema()] == list(out.columns)
+    # every declared column, in order; run.score adds LowConfidence (check_template checks the written rows)
+    assert [c for c, _ in tpl.output_schema()] == [*out.columns, "LowConfidence"]
     assert list(out.columns[:3]) == ["DataType", "TimeGenerated", "Step"]
     assert len(out) == 4 * HORIZON
     first = out[out.Step == 1]

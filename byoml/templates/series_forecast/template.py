@@ -15,7 +15,8 @@ adds a model chosen per series by measurement and intervals that hold their cove
 * **score** (``byoml score --start T``): ``horizon`` bins from T, from the ``lookback`` before T read
   from the source (nothing at or after T is used), with 80% and 95% intervals and, where a threshold
   is configured, the first bin at which the forecast and its cautious 80% bound cross it
-  (:mod:`.thresholds`).
+  (:mod:`.thresholds`). Without a window T is the start of the newest day, where ``train`` without
+  ``--end`` stops; training needs ``minimum_training`` days, those of the holdout.
 
 Output ``SeriesForecast_CL``: the key columns as in the input (``DataType``), ``TimeGenerated`` (the
 forecast bin), ``Step``, ``Forecast``, ``Lower80``/``Upper80``, ``Lower95``/``Upper95``, ``Model``,
