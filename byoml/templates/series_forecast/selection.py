@@ -17,7 +17,7 @@ less than they claim.
 >>> h.chosen[0], h.errors.shape
 ('profile_day', (1, 3, 48))
 >>> origin_columns(24 * 28, 168, 3, 24, 24), origin_columns(24 * 28, 168, 3, 24, 24, first=24 * 24)
-(([456, 480, 504], 168), ([624], 48))
+(([456, 480, 504], 168), ([624, 648], 24))
 """
 from __future__ import annotations
 
