@@ -431,7 +431,8 @@ def score(
             from .report import write_report
 
             with summary.stage("report", spark):
-                info = write_report(report, scored, flag, tpl, summary, model_version=model.version)
+                info = write_report(report, scored, flag, tpl, summary, model_version=model.version,
+                                    context=model.report_context(prepared, run))
             summary.outputs["report"] = info.path
             if info.note:
                 summary.notes.append(info.note)

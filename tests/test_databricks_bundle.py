@@ -41,7 +41,7 @@ ML_TEMPLATES = sorted(name for name in BUILTIN if name != "access-rarity")  # ac
 # the score jobs that run hourly (reading what the export appended, with a watermark), and each score job's DCR
 HOURLY = {"usage-regression", "series-decompose", "log-patterns"}
 DCR_VARS = {"anomalous-resource-access": "access", "usage-regression": "usage", "series-decompose": "usage",
-            "log-patterns": "logpatterns", "masquerading-process": "masquerading"}
+            "log-patterns": "logpatterns", "masquerading-process": "masquerading", "series-forecast": "forecast"}
 # values a deployer passes with --var; placeholders in the shapes the jobs expect
 DEPLOY_VARS = {
     "source_url": "https://contosoexport.blob.core.windows.net",
@@ -53,6 +53,8 @@ DEPLOY_VARS = {
     "masquerading_dcr_id": "dcr-00000000000000000000000000000003",
     "logpatterns_dcr_endpoint": "https://dcr-byoml-logpatterns-abcd.westeurope-1.ingest.monitor.azure.com",
     "logpatterns_dcr_id": "dcr-00000000000000000000000000000004",
+    "forecast_dcr_endpoint": "https://dcr-byoml-forecast-abcd.westeurope-1.ingest.monitor.azure.com",
+    "forecast_dcr_id": "dcr-00000000000000000000000000000005",
     "model_location": "/Volumes/main/security/byoml",
 }
 WORKSPACE = {"workspace.current_user.userName": "analyst@contoso.com"}
@@ -318,8 +320,9 @@ def test_every_parameter_parses_with_the_byoml_parser_and_means_what_the_job_say
         get_template_class(args.template)  # a registered template
         assert args.source == DEPLOY_VARS["source_url"]
         assert args.model == f"{DEPLOY_VARS['model_location']}/{args.template}/model"
-        if args.end:
-            assert parse_time(args.end).isoformat() == "2026-11-02T00:00:00+00:00"
+        for bound in (args.start, args.end):
+            if bound:
+                assert parse_time(bound).isoformat() == "2026-11-02T00:00:00+00:00"
         if args.command == "train":
             assert args.days == int(load_bundle()["variables"]["train_days"]["default"]) and not args.start
         else:
@@ -368,7 +371,9 @@ def test_score_configs_exist_and_load_with_the_job_cluster_environment(tmp_path)
         if hourly:
             assert sections["source"]["watermark"] == f"{state}/watermark", "hourly jobs read incrementally"
         else:
-            assert args.end and "watermark" not in sections["source"], "the daily job scores the previous day"
+            # the daily jobs: access scores the previous day (--end), the forecast starts at the run's date (--start)
+            assert (args.start if args.template == "series-forecast" else args.end), key
+            assert "watermark" not in sections["source"], "the daily jobs read a fixed window"
         checked += 1
     assert checked == len(ML_TEMPLATES)
     with pytest.raises(Exception, match="BYOML_MODEL_LOCATION"):

@@ -14,7 +14,8 @@ nbformat = pytest.importorskip("nbformat", reason="nbformat is in the [test] ext
 
 PLOTLY = "application/vnd.plotly.v1+json"
 TABLES = {"anomalous-resource-access": "AnomalousResourceAccessResult_CL", "usage-regression": "UsageAnomalies_CL",
-          "masquerading-process": "MasqueradingProcessResult_CL", "log-patterns": "LogPatterns_CL"}
+          "masquerading-process": "MasqueradingProcessResult_CL", "log-patterns": "LogPatterns_CL",
+          "series-forecast": "SeriesForecast_CL"}
 
 
 def test_every_set_has_sample_data_training_and_scoring():
@@ -76,6 +77,10 @@ def test_notebook_set_runs_in_order(name, notebook_runs):
         assert len(figures) == 1 and [t["type"] for t in figures[0]["data"]] == ["bar", "scatter"]
         assert figures[0]["data"][0]["orientation"] == "h"
         assert "new_pattern_recall" in text and "surge_recall" in text and "false_flags_per_100_pattern_hours" in text
+    elif name == "series-forecast":  # one figure: history, forecast and both bands per series; the check on actuals
+        names = {t.get("name") for t in figures[0]["data"]} if len(figures) == 1 else set()
+        assert {"history", "forecast", "80% interval", "95% interval"} <= names, names
+        assert "coverage over" in text and "80% interval" in text
     else:
         assert len(figures) == 1 and any(t.get("name", "").startswith("flag") for t in figures[0]["data"])
         assert "recall" in text.lower() or "precision" in text.lower()

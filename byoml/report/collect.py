@@ -57,6 +57,7 @@ class ReportData:
     unit: str = ""  # what a series' values are, for the axes
     patterns: Optional[pd.DataFrame] = None
     flagged: int = 0
+    history: Optional[pd.DataFrame] = None  # forecast: the shown series' bins before the forecasts
     reasons: Optional[pd.DataFrame] = None
     limits: Dict[str, int] = field(default_factory=dict)
 
@@ -74,13 +75,15 @@ def collect(
     max_series: int = DEFAULT_SERIES,
     max_points: int = DEFAULT_POINTS,
     flagged: Optional[int] = None,
+    context: Optional["DataFrame"] = None,
     unit: str = "",
 ) -> ReportData:
     """Collect what the report shows from the scored DataFrame; ``flag`` is the anomaly column.
 
     ``kind``: the template's report kind (one of :data:`KINDS`; the template declares it).
     ``flagged``: the number of flagged rows when the caller knows it (else counted in Spark).
-    Every frame brought to the driver is capped.
+    ``context``: rows the kind draws beside the scored ones (``forecast``: the series' history,
+    ``TimeGenerated`` and ``Value`` per series). Every frame brought to the driver is capped.
     """
     from pyspark.sql import functions as F
 
@@ -99,6 +102,11 @@ def collect(
         keys = [k for k in (series_keys or _string_keys(scored)) if k in scored.columns]
         data.series_keys = keys
         _collect_series(data, scored, flagged_df, keys, max_series, max_points, top_n)
+        return data
+    if kind == "forecast":
+        keys = [k for k in (series_keys or []) if k in scored.columns]
+        data.series_keys = keys
+        _collect_forecast(data, scored, context, keys, max_series, max_points, top_n)
         return data
     base = flagged_df if flagged else scored
     data.top_flagged = bool(flagged)
@@ -236,6 +244,39 @@ def _collect_series(data: ReportData, scored: "DataFrame", flagged_df: "DataFram
     data.top = _to_pandas(flagged_df.orderBy(score.desc_nulls_last(), "TimeGenerated").select(*top_cols).limit(top_n))
 
 
+FORECAST_COLUMNS = ("Forecast", "Lower80", "Upper80", "Lower95", "Upper95")
+FORECAST_SUMMARY = ("Model", "HoldoutMAE", "Threshold", "ThresholdCrossing", "ThresholdCrossing80")
+
+
+def _collect_forecast(data: ReportData, scored: "DataFrame", context: Optional["DataFrame"], keys: List[str],
+                      max_series: int, max_points: int, top_n: int) -> None:
+    """The top ``max_series`` series (those whose 80% bound crosses a threshold first, earliest first;
+    then the largest forecast totals), their forecast rows, their latest ``max_points`` bins of
+    history, and one summary row per series for the table (at most ``top_n``)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    summary = [F.first(c, ignorenulls=True).alias(c) for c in FORECAST_SUMMARY if c in scored.columns]
+    ranked = (scored.groupBy(*keys)
+              .agg(F.max(F.col("IsAnomaly").cast("int")).alias("_flag"), F.sum("Forecast").alias("ForecastTotal"),
+                   F.min("TimeGenerated").alias("From"), F.max("TimeGenerated").alias("To"), *summary)
+              .orderBy(F.col("_flag").desc(), F.col("ThresholdCrossing80").asc_nulls_last(),
+                       F.col("ForecastTotal").desc_nulls_last(), *keys))
+    data.series_flagged = int(ranked.filter(F.col("_flag") == 1).count())
+    chosen = ranked.limit(max_series)
+    columns = [*keys, "TimeGenerated", *FORECAST_COLUMNS, "IsAnomaly", "Step"]
+    rows = (scored.join(F.broadcast(chosen.select(*keys)), keys).select(*columns)
+            .filter(F.col("Step") <= max_points).limit(max_series * max_points))
+    data.series = _to_pandas(rows)
+    data.series_shown = int(data.series.groupby(keys).ngroups) if len(data.series) and keys else int(bool(len(data.series)))
+    data.top = _to_pandas(ranked.drop("_flag").limit(min(top_n, max(max_series, 1) * 4)))
+    if context is not None:
+        latest = Window.partitionBy(*keys).orderBy(F.col("TimeGenerated").desc())
+        history = (context.join(F.broadcast(chosen.select(*keys)), keys)
+                   .select(*keys, "TimeGenerated", "Value")
+                   .withColumn("_n", F.row_number().over(latest)).filter(F.col("_n") <= max_points).drop("_n")
+                   .limit(max_series * max_points))
+        data.history = _to_pandas(history)
 def _collect_patterns(data: ReportData, scored: "DataFrame", flagged_df: "DataFrame", keys: List[str], top_n: int) -> None:
     """The ``DEFAULT_PATTERNS`` patterns with the most records in the window (records, baseline, flagged
     hours, new), and the ``top_n`` flagged pattern-hours: new ones first, then by ``|AnomalyScore|``."""

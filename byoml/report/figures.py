@@ -92,10 +92,7 @@ def series_figures(data: ReportData) -> List["Figure"]:
     if frame is None or not len(frame):
         return []
     keys = data.series_keys
-    if keys:
-        parts = [(k if isinstance(k, tuple) else (k,), g) for k, g in frame.groupby(keys, sort=True)]
-    else:
-        parts = [(("all",), frame)]
+    parts = _series_parts(frame, keys, sort=True)
     flags = {name: int(g["IsAnomaly"].astype(bool).sum()) if "IsAnomaly" in g else 0 for name, g in parts}
     groups = sorted(parts, key=lambda p: -flags[p[0]])  # stable: most flags first, then by key
     titles = [f"{' / '.join(str(v) for v in name)} · {flags[name]} flagged" for name, _ in groups]
@@ -127,12 +124,72 @@ def series_figures(data: ReportData) -> List["Figure"]:
                                      marker={"symbol": symbol, "size": 11, "color": color}, name=name,
                                      legendgroup=name, showlegend=name not in shown), row=i, col=1)
             shown.add(name)
+    return [_finish_panels(fig, data, len(groups), height, "Flagged series: actual, predicted, bounds and flags")]
+
+
+def _finish_panels(fig, data: ReportData, rows: int, height: int, title: str):
+    """Axes titles (the series' unit, UTC time under the last panel), the height and the title."""
     unit = data.unit or "value per bin"
     fig.update_yaxes(title_text=unit)
-    fig.update_xaxes(title_text="time (UTC)", row=len(groups), col=1)
-    fig.update_layout(height=height, title={"text": f"Flagged series: actual, predicted, bounds and flags ({unit})"},
-                      hovermode="x unified", margin={"t": 90})
-    return [fig]
+    fig.update_xaxes(title_text="time (UTC)", row=rows, col=1)
+    fig.update_layout(height=height, title={"text": f"{title} ({unit})"}, hovermode="x unified", margin={"t": 90})
+    return fig
+
+
+def _series_parts(frame: pd.DataFrame, keys: List[str], sort: bool = False):
+    """``(key tuple, rows)`` per series (one ``("all",)`` part without keys)."""
+    if keys:
+        return [(k if isinstance(k, tuple) else (k,), g) for k, g in frame.groupby(keys, sort=sort)]
+    return [(("all",), frame)]
+
+
+def forecast_figures(data: ReportData) -> List["Figure"]:
+    """One panel per shown series: the history, the forecast, its 95% and 80% bands and the threshold crossings."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    frame = data.series
+    if frame is None or not len(frame):
+        return []
+    keys = data.series_keys
+    order = [tuple(r) for r in data.top[keys].itertuples(index=False, name=None)] if keys and len(data.top) else []
+    parts = dict(_series_parts(frame, keys))
+    names = [n for n in order if n in parts] + [n for n in parts if n not in order]
+    history = dict(_series_parts(data.history, keys)) if data.history is not None and len(data.history) else {}
+    summary = {tuple(r[k] for k in keys): r for r in data.top.to_dict("records")} if keys else {}
+    titles = []
+    for name in names:
+        info = summary.get(name, {})
+        title = f"{' / '.join(str(v) for v in name)} · {info.get('Model', '')}"
+        if info.get("ThresholdCrossing80") is not None and not pd.isna(info.get("ThresholdCrossing80")):
+            title += f" · threshold {info.get('Threshold'):g} may be reached {pd.Timestamp(info['ThresholdCrossing80']):%Y-%m-%d %H:%M}"
+        titles.append(title)
+    height = 300 * len(names) + 120
+    spacing = min(100 / height, 0.9 / max(1, len(names) - 1))
+    fig = make_subplots(rows=len(names), cols=1, subplot_titles=titles, vertical_spacing=spacing)
+    for i, name in enumerate(names, start=1):
+        g = parts[name].sort_values("TimeGenerated")
+        first = i == 1
+        t = g["TimeGenerated"]
+        for lo, hi, color, label in (("Lower95", "Upper95", "rgba(76,120,168,0.15)", "95% interval"),
+                                     ("Lower80", "Upper80", "rgba(76,120,168,0.30)", "80% interval")):
+            fig.add_trace(go.Scatter(x=t, y=g[hi], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False,
+                                     legendgroup=label), row=i, col=1)
+            fig.add_trace(go.Scatter(x=t, y=g[lo], mode="lines", line={"width": 0}, fill="tonexty", fillcolor=color,
+                                     name=label, legendgroup=label, showlegend=first,
+                                     hovertemplate=f"{label} %{{y:.3g}}<extra></extra>"), row=i, col=1)
+        fig.add_trace(go.Scatter(x=t, y=g["Forecast"], mode="lines", line={"dash": "dash", "color": "#4c78a8"},
+                                 name="forecast", legendgroup="forecast", showlegend=first), row=i, col=1)
+        if name in history:
+            h = history[name].sort_values("TimeGenerated")
+            fig.add_trace(go.Scatter(x=h["TimeGenerated"], y=h["Value"], mode="lines", line={"color": "#333333"},
+                                     name="history", legendgroup="history", showlegend=first), row=i, col=1)
+        hit = g[g["IsAnomaly"].astype(bool)] if "IsAnomaly" in g else g.iloc[0:0]
+        if len(hit):
+            fig.add_trace(go.Scatter(x=hit["TimeGenerated"], y=hit["Upper80"], mode="markers",
+                                     marker={"symbol": "diamond", "size": 11, "color": "#d62728"},
+                                     name="threshold crossing (80%)", legendgroup="crossing", showlegend=True), row=i, col=1)
+    return [_finish_panels(fig, data, len(names), height, "Forecasts: history, forecast and interval bands")]
 
 
 def pattern_figures(data: ReportData) -> List["Figure"]:
@@ -165,6 +222,8 @@ def figures(data: ReportData) -> List["Figure"]:
         return pattern_figures(data)
     if data.kind == "series":
         return series_figures(data)
+    if data.kind == "forecast":
+        return forecast_figures(data)
     if data.kind == "access":
         return access_figures(data)
     if data.kind == "process":

@@ -140,6 +140,10 @@ def render_html(data: ReportData, title: str) -> str:
         what = "flagged pattern-hours (new patterns first)" if data.top_flagged else "pattern-hours (none was flagged)"
         parts.append(f'<p class="note">{data.flagged:,} flagged pattern-hours; the chart shows the '
                      f"{len(data.patterns)} patterns with the most records, the table the top {len(data.top)} {what}.</p>")
+    elif data.kind == "forecast":
+        parts.append(f'<p class="note">{data.series_shown} series shown (at most {limits["max_series"]}): those '
+                     f"reaching a threshold first ({data.series_flagged:,} series do), then the largest forecasts; "
+                     f"history: the latest {limits['max_points']} bins before the forecast.</p>")
     else:
         what = "anomalies" if data.top_flagged else "scored rows (none was flagged)"
         parts.append(f'<p class="note">{data.flagged:,} anomalies; the table shows the top {len(data.top)} {what} '
@@ -159,7 +163,7 @@ def render_html(data: ReportData, title: str) -> str:
         parts.append(html_table(data.patterns, "patterns"))
     if len(data.top):
         heading = {"series": "Flagged bins", "access": "Top anomalies", "process": "Top anomalies, with their reasons",
-                   "patterns": "Flagged pattern-hours"}.get(data.kind, "Top rows")
+                   "patterns": "Flagged pattern-hours", "forecast": "Forecast per series"}.get(data.kind, "Top rows")
         parts.append(f"<h2>{heading}</h2>")
         parts.append(html_table(data.top, "top"))
         legend = [(c, LEGEND[c]) for c in data.top.columns if c in LEGEND]
@@ -194,6 +198,7 @@ def write_report(
     max_grid: int = DEFAULT_GRID,
     max_series: int = DEFAULT_SERIES,
     max_points: int = DEFAULT_POINTS,
+    context: Optional["DataFrame"] = None,
 ) -> ReportInfo:
     """Collect (bounded) and write the report of ``scored`` to ``path``; return where and what.
 
@@ -228,7 +233,7 @@ def write_report(
         header["note"] = note
     data = collect(scored, flag, kind=kind, header=header, series_keys=keys, threshold=threshold, top_n=top_n,
                    max_grid=max_grid, max_series=max_series, max_points=max_points, flagged=flagged,
-                   unit=series_unit(config))
+                   context=context, unit=series_unit(config))
     document = render_html(data, f"byoml · {name} · scoring report" if name else "byoml scoring report")
     tmp = f"{target}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:

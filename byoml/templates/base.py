@@ -274,6 +274,14 @@ class Model(ABC):
     def score(self, prepared, run: RunInfo):
         """Score prepared rows of ``run.window``; return rows of the output table."""
 
+    def report_context(self, prepared, run: RunInfo):
+        """Rows the template's report draws beside the scored ones (a DataFrame, or None: none).
+
+        The ``forecast`` report draws each series' history before the forecasts from it; the report
+        collects a bounded part of it (:mod:`byoml.report.collect`).
+        """
+        return None
+
     def emit(self, mode: str, prepared, run: RunInfo):
         """Rows of an extra ``--emit`` mode the template declares (:attr:`Template.emit_modes`), from the
         rows its :meth:`Template.for_emit` template prepared."""
@@ -297,10 +305,11 @@ class Model(ABC):
 
 
 #: Report kinds :mod:`byoml.report` draws: ``access`` (users x resources), ``series`` (usage over
-#: time), ``process`` (processes with their reasons), ``patterns`` (log patterns: the top ones, new
-#: and surging) and ``table`` (the top rows by ``AnomalyScore``, for any template). A template naming
-#: another kind gets ``table``, and the run summary says so.
-REPORT_KINDS = ("access", "series", "process", "patterns", "table")
+#: time), ``forecast`` (history, forecast and interval bands), ``process`` (processes with their
+#: reasons), ``patterns`` (log patterns: the top ones, new and surging) and ``table`` (the top rows
+#: by ``AnomalyScore``, for any template). A template naming another kind gets ``table``, and the
+#: run summary says so.
+REPORT_KINDS = ("access", "series", "forecast", "process", "patterns", "table")
 #: What ``--emit`` writes for every template: the flagged rows, or every scored row.
 EMIT_MODES = ("anomalies", "all")
 #: Columns byoml adds to every output row when the template's ``score`` does not (``LowConfidence``:
@@ -328,6 +337,9 @@ class Template(ABC):
     ``model_class``    its :class:`Model` subclass
     ``sample_data``    key of the generator in :mod:`byoml.sample_data` whose labels it is evaluated on
     ``score_lookback`` history the scoring step needs before the window (read from the source)
+    ``labelled_flags`` whether ``IsAnomaly`` marks anomalies in the data, so that labelled sample data
+                       must have flagged rows (:func:`byoml.testing.check_template`); False for a
+                       template whose flags mark something its options set (a forecast's threshold)
     ``minimum_training`` the least training data the template's statistics mean something on:
                        ``{"events": 200, "days": 3, ...}``, checked against the read's counts and the
                        model's ``metadata["counts"]`` (``train`` refuses below it unless forced)
@@ -344,6 +356,7 @@ class Template(ABC):
     Config: ClassVar[Type[TemplateConfig]] = TemplateConfig
     sample_data: ClassVar[Optional[str]] = None
     score_lookback: ClassVar[dt.timedelta] = dt.timedelta(0)
+    labelled_flags: ClassVar[bool] = True
     minimum_training: ClassVar[Dict[str, int]] = {"events": 1, "days": 1}
     emit_modes: ClassVar[Dict[str, str]] = {}
     model_class: ClassVar[Type[Model]]

@@ -23,6 +23,7 @@ BUILTIN: Dict[str, str] = {
     "masquerading-process": "byoml.templates.masquerading:MasqueradingProcess",
     "log-patterns": "byoml.templates.log_patterns:LogPatterns",
     "series-decompose": "byoml.templates.series_decompose:SeriesDecompose",
+    "series-forecast": "byoml.templates.series_forecast:SeriesForecast",
     "usage-regression": "byoml.templates.usage_regression:UsageRegression",
 }
 
