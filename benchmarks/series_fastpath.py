@@ -12,8 +12,10 @@ skipped; the figures agree with the CLI path's (``usage_quality.py`` prints both
 """
 from __future__ import annotations
 
+import os
+import pathlib
 import pickle
-from typing import Dict, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,20 @@ import pandas as pd
 #: name -> (values, absolute bin numbers, index of the first scored bin); the first scored bins are one bin
 #: number for all series (a job's training window ends at one time)
 Series = Dict[str, Tuple[np.ndarray, np.ndarray, int]]
+
+
+#: where the NAB series are: ``../shared/data/nab`` and ``nab-extra`` beside the repository
+SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def nab_folders(given: Optional[List[str]]) -> Optional[List[str]]:
+    """The NAB folders to read (``given``, else the shared ones); None, said, when one has no windows.json."""
+    folders = given or [str(SHARED / "nab"), str(SHARED / "nab-extra")]
+    missing = [d for d in folders if not os.path.exists(os.path.join(d, "windows.json"))]
+    if missing:
+        print(f"NAB data not found at {', '.join(missing)}: nothing to measure")
+        return None
+    return folders
 
 
 def hourly_bins(index: pd.DatetimeIndex) -> np.ndarray:

@@ -44,7 +44,6 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 
-SHARED = REPO.parent / "shared" / "data"
 SHIPPED = ("usage-regression", "series-decompose")
 KQL = "KQL defaults"
 CATEGORIES = ("AWS CloudWatch", "AdExchange", "Traffic", "Tweets")
@@ -232,10 +231,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-cv", action="store_true", help="only the shipped defaults through the CLI")
     ap.add_argument("--jobs", type=int, default=2, help="processes for the cross-validation grid")
     args = ap.parse_args(argv)
-    args.nab = args.nab or [str(SHARED / "nab"), str(SHARED / "nab-extra")]
-    missing = [d for d in args.nab if not os.path.exists(os.path.join(d, "windows.json"))]
-    if missing:
-        print(f"NAB data not found at {', '.join(missing)}: nothing to measure")
+    from benchmarks.series_fastpath import nab_folders
+
+    args.nab = nab_folders(args.nab)
+    if args.nab is None:
         return 2
     cli = {}
     if not args.skip_cli:

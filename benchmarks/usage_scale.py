@@ -15,6 +15,8 @@ import pathlib
 import sys
 import threading
 import time
+from dataclasses import dataclass
+from typing import Any, Tuple
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -66,6 +68,61 @@ class PeakRss:
         self._thread.join()
 
 
+@dataclass
+class TimedRun:
+    """``run.train`` then ``run.score --emit all``, timed: their summaries, seconds, peak RSS, load averages."""
+
+    train: Any
+    score: Any
+    fit_seconds: float
+    score_seconds: float
+    peak_rss: int
+    load_before: Tuple[float, ...]
+    load_after: Tuple[float, ...]
+
+    @property
+    def seconds(self) -> float:
+        return self.fit_seconds + self.score_seconds
+
+    def stages(self, digits: int = 1) -> str:
+        return " | ".join(" · ".join(f"{k} {v:.{digits}f}s" for k, v in r.stages) for r in (self.train, self.score))
+
+    def loads(self) -> str:
+        return (f"load average (1, 5, 15 min) before {tuple(round(x, 2) for x in self.load_before)}, "
+                f"after {tuple(round(x, 2) for x in self.load_after)}; {os.cpu_count()} cores")
+
+
+def ensure_sample(kind: str, data: str, **options) -> Tuple[dict, int]:
+    """The labels and the size in bytes of the sample export ``data`` of ``kind``, written first if absent (not timed)."""
+    import json
+    import pathlib
+
+    from byoml.sample_data import generate
+
+    if not os.path.exists(os.path.join(data, "labels.json")):
+        started = time.perf_counter()
+        generate(kind, data, **options)
+        print(f"sample data written in {time.perf_counter() - started:.0f}s (not timed)")
+    size = sum(p.stat().st_size for p in pathlib.Path(data).rglob("*.json") if p.name != "labels.json")
+    return json.load(open(os.path.join(data, "labels.json"), encoding="utf-8")), size
+
+
+def timed_train_score(template: str, data: str, model: str, sink: str, train_window: dict, score_window: dict,
+                      spark) -> TimedRun:
+    """Train on ``train_window`` and score ``score_window`` (``--emit all``) of the export ``data``, timed,
+    with the peak RSS of the process tree and the load average before and after."""
+    from byoml.run import score, train
+
+    load_before = os.getloadavg()
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        t = train(template, data, model, train_window["start"], train_window["end"], spark=spark)
+        fitted = time.perf_counter()
+        s = score(template, data, model, sink, score_window["start"], score_window["end"], emit="all", spark=spark)
+        done = time.perf_counter()
+    return TimedRun(t, s, fitted - started, done - fitted, rss.peak, load_before, os.getloadavg())
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--series", type=int, default=1000)
@@ -73,7 +130,6 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default="/tmp/byoml-usage-scale")
     args = ap.parse_args(argv)
 
-    from byoml.run import score, train
     from byoml.sample_data import generate
     from byoml.spark import get_spark
 
@@ -91,17 +147,11 @@ def main(argv=None) -> int:
     spark.range(1).count()  # session start is not part of the figures
     for name in names:
         model, sink = os.path.join(args.work, f"model-{name}"), os.path.join(args.work, f"sink-{name}")
-        with PeakRss() as rss:
-            started = time.perf_counter()
-            t = train(name, data, model, tw["start"], tw["end"], spark=spark)
-            fitted = time.perf_counter()
-            s = score(name, data, model, sink, sw["start"], sw["end"], emit="all", spark=spark)
-            done = time.perf_counter()
-        stages = " · ".join(f"{k} {v:.0f}s" for k, v in t.stages) + " | " + " · ".join(f"{k} {v:.0f}s" for k, v in s.stages)
+        r = timed_train_score(name, data, model, sink, tw, sw, spark)
         print(f"{name}: {args.series} series, train {tw['start']}..{tw['end']}, score {sw['start']}..{sw['end']}")
-        print(f"  fit (read+prepare+fit+save) {fitted - started:.0f}s, score (read+prepare+score+write) {done - fitted:.0f}s, "
-              f"total {done - started:.0f}s; peak RSS {rss.peak / 2**30:.2f} GiB (process tree)")
-        print(f"  stages: {stages}; scored rows {s.counts.get('scored')}, flagged {s.counts.get('flagged')}")
+        print(f"  fit (read+prepare+fit+save) {r.fit_seconds:.0f}s, score (read+prepare+score+write) {r.score_seconds:.0f}s, "
+              f"total {r.seconds:.0f}s; peak RSS {r.peak_rss / 2**30:.2f} GiB (process tree)")
+        print(f"  stages: {r.stages(0)}; scored rows {r.score.counts.get('scored')}, flagged {r.score.counts.get('flagged')}")
     return 0
 
 

@@ -4,8 +4,8 @@
 
     byoml train  --template NAME --source SRC --model DIR [--start ISO | --days N] [--end ISO] [--config FILE]
     byoml score  --template NAME --source SRC --model DIR --sink SINK [--start ISO] [--end ISO]
-                 [--emit anomalies|all] [--config FILE] [--report FILE]
-    byoml sample-data --template NAME --out DIR [--seed N] ...
+                 [--emit anomalies|all|records] [--config FILE] [--report FILE]
+    byoml sample-data --template NAME --out DIR [--seed N] [--from-loghub CSV] ...
     byoml evaluate --template NAME --scores DIR --labels FILE
     byoml import --from winlogbeat|nxlog|csv [--table SecurityEvent] [--map FILE] [--layout 5min|hourly] IN OUT
     byoml replay DIR [--config FILE]
@@ -47,8 +47,9 @@ def _add_common(p: argparse.ArgumentParser, sink: bool) -> None:
         p.add_argument("--sink", required=True, help=(
             "local folder for <Table>_CL/part-*.json, or 'loganalytics' (Logs Ingestion API, "
             "configured by the config's sink: section or BYOML_LA_* variables)"))
-        p.add_argument("--emit", choices=("anomalies", "all"), default="anomalies",
-                       help="write only flagged rows (default) or every scored row")
+        p.add_argument("--emit", default="anomalies", metavar="anomalies|all|MODE", help=(
+            "write only flagged rows (default), every scored row, or a mode the template declares "
+            "(log-patterns: records, one row per record with its pattern)"))
         p.add_argument("--quarantine", help="where to write quarantined records (default: beside the output)")
         p.add_argument("--report", metavar="FILE", help=(
             "also write a self-contained HTML report of the run (top anomalies with explanations, "
@@ -94,17 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", default="access-rarity", help="template whose input to generate")
     p.add_argument("--config", help="config file whose template: section picks the input (series-decompose with "
                                     "table: Perf writes Perf counters)")
-    p.add_argument("--computers", type=int, help="Perf: number of computers (default 12)")
+    p.add_argument("--computers", type=int,
+                   help="Perf: number of computers (default 12); process creation: per tenant (default 300); log-patterns: 8")
     p.add_argument("--out", required=True, help="output folder (am-<table> containers and labels.json)")
     p.add_argument("--seed", type=int, default=7, help="random seed: the same seed writes the same export (default 7)")
     p.add_argument("--users", type=int, help="resource access: users in the main tenant (default 300)")
-    p.add_argument("--tenants", type=int, help="resource access: number of tenants (default 1)")
+    p.add_argument("--tenants", type=int, help="resource access, process creation: number of tenants (default 1)")
     p.add_argument("--series", type=int, help="usage: number of DataTypes (default 20)")
     p.add_argument("--days", type=int, help="days of training data")
     p.add_argument("--end", help="end of the scoring window, ISO-8601 (default 2026-11-03)")
     p.add_argument("--layout", choices=("5min", "hourly"), help="PT05M.json folders (default for SecurityEvent) or PT1H.json")
     p.add_argument("--malformed-lines", type=int, help="malformed lines to inject (default 0)")
     p.add_argument("--max-lines-per-blob", type=int, help="lines before an overflow file *_1.json starts")
+    p.add_argument("--from-loghub", metavar="CSV", help=(
+        "log-patterns: turn a loghub *_structured.csv into a Syslog export (one record per line, spread over --days "
+        "days) whose labels are the true EventIds"))
 
     p = sub.add_parser("evaluate", help="quality figures of a scored output against sample-data labels")
     p.add_argument("--template", required=True, help="the template that wrote the scores (name or module:Class)")
@@ -196,7 +201,7 @@ def _cmd_sample_data(args) -> int:
         raise ConfigError(f"template '{args.template}' has no sample data generator")
     options = {}
     for name in ("seed", "users", "tenants", "series", "computers", "days", "layout", "malformed_lines",
-                 "max_lines_per_blob"):
+                 "max_lines_per_blob", "from_loghub"):
         value = getattr(args, name, None)
         if value is not None:
             options[name] = value
@@ -224,7 +229,7 @@ def _cmd_evaluate(args) -> int:
     else:
         template = cls()
     labels = load_labels(args.labels)
-    scores = load_scores(args.scores, template.output_table_name)
+    scores = load_scores(args.scores, template.scores_table(labels))
     metrics = template.evaluate(scores, labels)
     print(f"byoml evaluate · {cls.name}")
     print(format_metrics(metrics))

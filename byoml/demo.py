@@ -45,7 +45,8 @@ def run_demo(workdir: str = "byoml-demo", template: Optional[str] = None, seed: 
     flag = rows["IsAnomaly"].astype(bool)  # every template writes it
     top = rows[flag].sort_values("AnomalyScore", ascending=False).head(10)
     print(f"    {int(flag.sum())} of {len(rows)} scored rows are anomalies; the top {len(top)}:")
-    columns = [c for c in ("Account", "Resource", "DataType", "TimeGenerated", "AnomalyScore", "ScoringPath") if c in top]
+    columns = [c for c in ("Account", "Resource", "Computer", "ProcessPath", "Reason", "DataType", "TimeGenerated",
+                           "AnomalyScore", "ScoringPath") if c in top]
     if len(top):
         print(_indent(top[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"), 6))
     print()

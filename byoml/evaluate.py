@@ -17,6 +17,11 @@ from .errors import ConfigError
 
 
 def load_labels(path: str) -> dict:
+    """``labels.json`` written by ``byoml sample-data`` (or its folder), or a loghub ``*_structured.csv``."""
+    if path.endswith(".csv"):
+        from .sample_data.loghub import loghub_labels
+
+        return loghub_labels(path)
     if os.path.isdir(path):
         path = os.path.join(path, "labels.json")
     if not os.path.exists(path):
@@ -138,6 +143,10 @@ def evaluate_for_labels(scores: pd.DataFrame, labels: dict) -> Dict[str, Any]:
         from .evaluate_series import usage_metrics
 
         return usage_metrics(scores, labels)
+    if kind == "process-creation":
+        from .evaluate_process import process_metrics
+
+        return process_metrics(scores, labels)
     raise ConfigError(f"labels of kind '{kind}' are not supported")
 
 

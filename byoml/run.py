@@ -16,11 +16,11 @@ from .paths import to_spark_path
 from .sinks import Sink, open_sink
 from .sources import ExportSource, open_source
 from .summary import RunSummary
-from .templates import RunInfo, Template, get_template_class, load_model, read_metadata, save_model
+from .templates import EMIT_MODES, RunInfo, Template, get_template_class, load_model, read_metadata, save_model
 from .templates.store import check_compatible
 from .timewindow import UTC, TimeWindow, format_time, parse_time
 
-EMIT_CHOICES = ("anomalies", "all")
+EMIT_CHOICES = EMIT_MODES  # every template's; a template may declare more (Template.emit_modes)
 RUN_NAMESPACE = uuid.UUID("7f0c6a52-3c1e-4a53-9c39-6b8f2f1d0b7e")
 
 TemplateLike = Union[str, Template]
@@ -199,7 +199,11 @@ def _read_prepared(summary: RunSummary, source: ExportSource, template: Template
         try:
             result.check()
         except MissingColumnError as exc:
-            if s.rows and summary.filtered and sum(summary.filtered.values()) >= s.rows:
+            # the filters took every row before any reached a filter on the missing column: the filters
+            # are the cause (a day without 5140 events has no ShareName); rows dropped for the empty
+            # column itself mean the column is the cause
+            on_column = sum(n for name, n in summary.filtered.items() if exc.column in name)
+            if s.rows and summary.filtered and sum(summary.filtered.values()) >= s.rows and not on_column:
                 raise EmptyWindowError(_no_inputs(s.rows, template, window, summary.filtered,
                                                   f"(so none has '{exc.column}', which the template reads)")) from None
             raise
@@ -341,18 +345,23 @@ def score(
     Without a window, the newest day present (or, with a watermark, what is new). A window that
     overlaps the model's training window, or lies before it, is refused unless ``allow_overlap``.
 
-    ``emit='anomalies'`` writes only flagged rows; ``'all'`` writes every scored row.
+    ``emit='anomalies'`` writes only flagged rows; ``'all'`` writes every scored row; a mode the
+    template declares (``Template.emit_modes``, e.g. ``records`` of ``log-patterns``) writes what
+    the model's ``emit`` makes of the rows its ``for_emit`` template prepared, to that template's table.
     ``report``: also write a self-contained HTML report of the run there (:mod:`byoml.report`).
     """
-    if emit not in EMIT_CHOICES:
-        raise ConfigError(f"--emit must be one of {', '.join(EMIT_CHOICES)}, not '{emit}'")
+    cls = type(template) if isinstance(template, Template) else get_template_class(template)
+    if emit not in EMIT_CHOICES and emit not in cls.emit_modes:
+        extra = f" or {', '.join(cls.emit_modes)}" if cls.emit_modes else ""
+        raise ConfigError(f"--emit must be one of {', '.join(EMIT_CHOICES)}{extra} for template {cls.name}, not '{emit}'")
+    if report and emit not in EMIT_CHOICES:
+        raise ConfigError(f"--report draws scored rows: give --emit {' or '.join(EMIT_CHOICES)} with it, not {emit}")
     if report:
         from .report import check_report_path
 
         report = check_report_path(report)  # a bad path fails before any work is done
     sections = _config_sections(config)
     metadata = read_metadata(model_dir)
-    cls = type(template) if isinstance(template, Template) else get_template_class(template)
     check_compatible(metadata, cls.name, cls.version, model_dir)  # before any data is read
     saved = {k: v for k, v in (metadata.get("params") or {}).items()}
     tpl = cls({**saved, **sections["template"]}) if not isinstance(template, Template) else _template(template, sections["template"])
@@ -361,6 +370,7 @@ def score(
     if not isinstance(snk, Sink):
         raise ConfigError(f"sink {sink!r} is neither a folder, 'loganalytics' nor a byoml.sinks.Sink "
                           "(write, quarantine_dir, describe)")
+    writer = tpl.for_emit(emit)  # what this --emit reads and writes: the template itself, or its view
     window = resolve_score_window(src, tpl.input_table, start, end)
     overlap_note = check_score_window(window, metadata, allow_overlap)
     check_window_has_data(src, tpl.input_table, window)
@@ -380,7 +390,7 @@ def score(
     read_window = window.extended_back(tpl.score_lookback)
     quarantine = quarantine_dir or snk.quarantine_dir(run_id, tpl.input_table)
     try:
-        prepared, _, _ = _read_prepared(summary, src, tpl, read_window, spark, quarantine)
+        prepared, _, _ = _read_prepared(summary, src, writer, read_window, spark, quarantine)
     except EmptyWindowError as exc:
         if increment:
             src.commit()  # the new data holds nothing to score: do not read it again
@@ -396,31 +406,33 @@ def score(
         from pyspark.sql import functions as F
 
         with summary.stage("score", spark):
-            out = model.score(prepared, run)
+            out = model.score(prepared, run) if writer is tpl else model.emit(emit, prepared, run)
             if "ModelVersion" not in out.columns:
                 out = out.withColumn("ModelVersion", F.lit(model.version))
             if "RunId" not in out.columns:
                 out = out.withColumn("RunId", F.lit(run_id))
             if "LowConfidence" not in out.columns:
                 out = out.withColumn("LowConfidence", F.lit(low_confidence))
-            flag = model.anomaly_condition()
+            flag = model.anomaly_condition() if writer is tpl else F.lit(False)
             scored = out.persist(StorageLevel.MEMORY_AND_DISK)
             totals = scored.agg(F.count(F.lit(1)).alias("n"), F.sum(flag.cast("long")).alias("flagged")).first()
             n_scored, n_flagged = int(totals["n"]), int(totals["flagged"] or 0)
             summary.add_counts(scored=n_scored, flagged=n_flagged)
-        rows = scored if emit == "all" else scored.filter(flag)
+        every = emit != "anomalies"
+        rows = scored if every else scored.filter(flag)
         with summary.stage("write", spark):
-            written = snk.write(rows, tpl.output_table_name, run_id, n_scored if emit == "all" else n_flagged)
+            written = snk.write(rows, writer.output_table_name, run_id, n_scored if every else n_flagged)
         src.commit()  # only now does the watermark move past what this run read
         summary.add_counts(written=written.rows)
         summary.outputs["written to"] = written.location
-        summary.extra["output_table"] = f"{tpl.output_table_name}_CL"
+        summary.extra["output_table"] = f"{writer.output_table_name}_CL"
         summary.extra["emit"] = emit
         if report:
             from .report import write_report
 
             with summary.stage("report", spark):
-                info = write_report(report, scored, flag, tpl, summary, model_version=model.version)
+                info = write_report(report, scored, flag, tpl, summary, model_version=model.version,
+                                    context=model.report_context(prepared, run))
             summary.outputs["report"] = info.path
             if info.note:
                 summary.notes.append(info.note)

@@ -75,6 +75,28 @@ def usage_sample(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def process_sample(tmp_path_factory):
+    """A small labelled SecurityEvent 4688 export (2 tenants, masquerades of every kind, a few malformed lines)."""
+    from byoml.sample_data import generate
+    from byoml.testing import SAMPLE_OPTIONS
+
+    out = tmp_path_factory.mktemp("process-sample")
+    labels = generate("process-creation", str(out), **SAMPLE_OPTIONS["process-creation"])
+    return out, labels
+
+
+@pytest.fixture(scope="session")
+def syslog_sample(tmp_path_factory):
+    """A small labelled Syslog export (log-patterns: new error patterns and surges in its last day)."""
+    from byoml.sample_data import generate
+    from byoml.testing import SAMPLE_OPTIONS
+
+    out = tmp_path_factory.mktemp("syslog-sample")
+    labels = generate("log-patterns", str(out), **SAMPLE_OPTIONS["log-patterns"])
+    return out, labels
+
+
+@pytest.fixture(scope="session")
 def notebook_runs(tmp_path_factory):
     """Run every notebook set once (see tests/notebook_runs.py): name -> SetRun, lazily per set."""
     pytest.importorskip("nbclient", reason="nbclient is in the [test] extra")

@@ -22,8 +22,15 @@ SETS: Dict[str, Dict[str, str]] = {
                                   "BYOML_NOTEBOOK_TEMPLATE": "anomalous-resource-access"},
     "usage": {"BYOML_NOTEBOOK_SERIES": "4", "BYOML_NOTEBOOK_DAYS": "21", "BYOML_NOTEBOOK_SEED": "5",
               "BYOML_NOTEBOOK_TEMPLATE": "usage-regression"},
+    "masquerading-process": {"BYOML_NOTEBOOK_COMPUTERS": "40", "BYOML_NOTEBOOK_DAYS": "4", "BYOML_NOTEBOOK_LAYOUT": "hourly",
+                             "BYOML_NOTEBOOK_SEED": "3", "BYOML_NOTEBOOK_TEMPLATE": "masquerading-process"},
+    "log-patterns": {"BYOML_NOTEBOOK_COMPUTERS": "4", "BYOML_NOTEBOOK_DAYS": "3", "BYOML_NOTEBOOK_LAYOUT": "hourly",
+                     "BYOML_NOTEBOOK_SEED": "3", "BYOML_NOTEBOOK_TEMPLATE": "log-patterns"},
+    "series-forecast": {"BYOML_NOTEBOOK_SERIES": "4", "BYOML_NOTEBOOK_DAYS": "21", "BYOML_NOTEBOOK_SEED": "5",
+                        "BYOML_NOTEBOOK_TEMPLATE": "series-forecast"},
 }
-FOLDER = {"anomalous-resource-access": "resource-access", "usage": "usage"}
+FOLDER = {"anomalous-resource-access": "resource-access", "usage": "usage", "masquerading-process": "process-creation",
+          "log-patterns": "syslog", "series-forecast": "series-forecast"}
 
 
 @dataclass

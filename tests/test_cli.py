@@ -130,7 +130,7 @@ def test_config_file_overrides_template_options(trained, tmp_path):
     (["train", "--template", "access-rarity", "--source", ".", "--model", "m", "--start", "last tuesday"], EXIT_USAGE, "cannot read time"),
     (["score", "--template", "access-rarity", "--source", ".", "--model", "/nonexistent", "--sink", "s"], EXIT_FAILED, "no model in"),
     (["score", "--template", "access-rarity", "--source", ".", "--model", "m", "--sink", "s", "--emit", "some"],
-     EXIT_USAGE, "invalid choice"),
+     EXIT_USAGE, "--emit must be one of anomalies, all"),
     (["train", "--source", "."], EXIT_USAGE, "required"),
     (["sample-data", "--out", "x", "--series", "3"], EXIT_USAGE, "--series do not apply"),
 ])

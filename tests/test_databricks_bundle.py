@@ -38,6 +38,10 @@ jobs_models = pytest.importorskip("databricks.bundles.jobs", reason="databricks-
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUNDLE = REPO / "databricks.yml"
 ML_TEMPLATES = sorted(name for name in BUILTIN if name != "access-rarity")  # access-rarity is the reference
+# the score jobs that run hourly (reading what the export appended, with a watermark), and each score job's DCR
+HOURLY = {"usage-regression", "series-decompose", "log-patterns"}
+DCR_VARS = {"anomalous-resource-access": "access", "usage-regression": "usage", "series-decompose": "usage",
+            "log-patterns": "logpatterns", "masquerading-process": "masquerading", "series-forecast": "forecast"}
 # values a deployer passes with --var; placeholders in the shapes the jobs expect
 DEPLOY_VARS = {
     "source_url": "https://contosoexport.blob.core.windows.net",
@@ -45,6 +49,12 @@ DEPLOY_VARS = {
     "access_dcr_id": "dcr-00000000000000000000000000000001",
     "usage_dcr_endpoint": "https://dcr-byoml-usage-abcd.westeurope-1.ingest.monitor.azure.com",
     "usage_dcr_id": "dcr-00000000000000000000000000000002",
+    "masquerading_dcr_endpoint": "https://dcr-byoml-masq-abcd.westeurope-1.ingest.monitor.azure.com",
+    "masquerading_dcr_id": "dcr-00000000000000000000000000000003",
+    "logpatterns_dcr_endpoint": "https://dcr-byoml-logpatterns-abcd.westeurope-1.ingest.monitor.azure.com",
+    "logpatterns_dcr_id": "dcr-00000000000000000000000000000004",
+    "forecast_dcr_endpoint": "https://dcr-byoml-forecast-abcd.westeurope-1.ingest.monitor.azure.com",
+    "forecast_dcr_id": "dcr-00000000000000000000000000000005",
     "model_location": "/Volumes/main/security/byoml",
 }
 WORKSPACE = {"workspace.current_user.userName": "analyst@contoso.com"}
@@ -201,7 +211,8 @@ def test_every_variable_is_declared_used_and_documented():
     assert declared <= used, f"declared but unused variables: {sorted(declared - used)}"
     assert all(spec.get("description") for spec in bundle["variables"].values())
     for required in ("source_url", "access_dcr_endpoint", "access_dcr_id", "usage_dcr_endpoint", "usage_dcr_id",
-                     "secret_scope", "model_location"):
+                     "masquerading_dcr_endpoint", "masquerading_dcr_id",
+                     "logpatterns_dcr_endpoint", "logpatterns_dcr_id", "secret_scope", "model_location"):
         assert required in declared
 
 
@@ -281,8 +292,7 @@ def test_a_weekly_train_and_a_score_job_per_ml_template_at_the_right_cadence():
         t = _cron(train)
         assert t["weekday"] not in ("*", "?") and t["day"] == "?" and t["hour"].isdigit(), f"{name}: train not weekly"
         s = _cron(score)
-        usage = get_template_class(name).sample_data == "usage"
-        if usage:
+        if name in HOURLY:
             assert s["hour"] == "*" and s["minute"].isdigit(), f"{name}: score should run hourly"
         else:
             assert s["hour"].isdigit() and s["day"] in ("*", "?") and s["weekday"] in ("*", "?"), f"{name}: score daily"
@@ -310,8 +320,9 @@ def test_every_parameter_parses_with_the_byoml_parser_and_means_what_the_job_say
         get_template_class(args.template)  # a registered template
         assert args.source == DEPLOY_VARS["source_url"]
         assert args.model == f"{DEPLOY_VARS['model_location']}/{args.template}/model"
-        if args.end:
-            assert parse_time(args.end).isoformat() == "2026-11-02T00:00:00+00:00"
+        for bound in (args.start, args.end):
+            if bound:
+                assert parse_time(bound).isoformat() == "2026-11-02T00:00:00+00:00"
         if args.command == "train":
             assert args.days == int(load_bundle()["variables"]["train_days"]["default"]) and not args.start
         else:
@@ -348,19 +359,21 @@ def test_score_configs_exist_and_load_with_the_job_cluster_environment(tmp_path)
         assert args.config.startswith(root), args.config
         local = REPO / args.config[len(root):]
         assert local.is_file(), f"{key}: --config {args.config} is not in the repository ({local})"
-        usage = get_template_class(args.template).sample_data == "usage"
-        dcr = DEPLOY_VARS["usage_dcr_id"] if usage else DEPLOY_VARS["access_dcr_id"]
-        endpoint = DEPLOY_VARS["usage_dcr_endpoint"] if usage else DEPLOY_VARS["access_dcr_endpoint"]
+        hourly = args.template in HOURLY
+        dcr = DEPLOY_VARS[f"{DCR_VARS[args.template]}_dcr_id"]
+        endpoint = DEPLOY_VARS[f"{DCR_VARS[args.template]}_dcr_endpoint"]
         state = f"{DEPLOY_VARS['model_location']}/{args.template}/state"
         with cluster_environment(env):
             sections = load_config(str(local))
             sink = LogAnalyticsConfig.from_options(sections["sink"])
         assert sink.dcr_id == dcr and sink.endpoint == endpoint and sink.state_dir == f"{state}/sink", key
         assert set(sections["source"]) <= SOURCE_OPTIONS
-        if usage:
+        if hourly:
             assert sections["source"]["watermark"] == f"{state}/watermark", "hourly jobs read incrementally"
         else:
-            assert args.end and "watermark" not in sections["source"], "the daily job scores the previous day"
+            # the daily jobs: access scores the previous day (--end), the forecast starts at the run's date (--start)
+            assert (args.start if args.template == "series-forecast" else args.end), key
+            assert "watermark" not in sections["source"], "the daily jobs read a fixed window"
         checked += 1
     assert checked == len(ML_TEMPLATES)
     with pytest.raises(Exception, match="BYOML_MODEL_LOCATION"):

@@ -13,7 +13,9 @@ from tests.notebook_runs import NOTEBOOKS, SETS
 nbformat = pytest.importorskip("nbformat", reason="nbformat is in the [test] extra")
 
 PLOTLY = "application/vnd.plotly.v1+json"
-TABLES = {"anomalous-resource-access": "AnomalousResourceAccessResult_CL", "usage-regression": "UsageAnomalies_CL"}
+TABLES = {"anomalous-resource-access": "AnomalousResourceAccessResult_CL", "usage-regression": "UsageAnomalies_CL",
+          "masquerading-process": "MasqueradingProcessResult_CL", "log-patterns": "LogPatterns_CL",
+          "series-forecast": "SeriesForecast_CL"}
 
 
 def test_every_set_has_sample_data_training_and_scoring():
@@ -67,6 +69,18 @@ def test_notebook_set_runs_in_order(name, notebook_runs):
     if name == "anomalous-resource-access":
         assert [f["data"][0]["type"] for f in figures] == ["heatmap", "bar"]
         assert "auc" in text.lower() or "precision" in text.lower()
+    elif name == "masquerading-process":  # flagged rows per reason, then the score histogram
+        assert [f["data"][0]["type"] for f in figures] == ["bar", "bar"]
+        assert figures[0]["data"][0]["orientation"] == "h" and "name_lookalike" in figures[0]["data"][0]["y"]
+        assert "lookalike_short" in text and "recall" in text.lower()
+    elif name == "log-patterns":  # the top patterns of the day: records (bars) against their baseline (marks)
+        assert len(figures) == 1 and [t["type"] for t in figures[0]["data"]] == ["bar", "scatter"]
+        assert figures[0]["data"][0]["orientation"] == "h"
+        assert "new_pattern_recall" in text and "surge_recall" in text and "false_flags_per_100_pattern_hours" in text
+    elif name == "series-forecast":  # one figure: history, forecast and both bands per series; the check on actuals
+        names = {t.get("name") for t in figures[0]["data"]} if len(figures) == 1 else set()
+        assert {"history", "forecast", "80% interval", "95% interval"} <= names, names
+        assert "coverage over" in text and "80% interval" in text
     else:
         assert len(figures) == 1 and any(t.get("name", "").startswith("flag") for t in figures[0]["data"])
         assert "recall" in text.lower() or "precision" in text.lower()

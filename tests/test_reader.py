@@ -341,10 +341,10 @@ def test_other_tables_in_the_container_are_counted(spark, tmp_path):
 
 def test_unknown_table_is_read_with_an_inferred_schema(spark, tmp_path):
     rows = [{"TimeGenerated": "2026-11-02T10:00:00Z", "Facility": "auth", "SeverityLevel": "err", "ProcessID": 42,
-             "Props": {"a": 1}, "Type": "Syslog"}, {"TimeGenerated": "2026-11-02T10:01:00Z", "Facility": "cron",
-             "ProcessID": 7, "Type": "Syslog"}]
-    write(tmp_path, rows, table="Syslog")
-    result = read(spark, tmp_path, table="Syslog")
+             "Props": {"a": 1}, "Type": "AppTrace_CL"}, {"TimeGenerated": "2026-11-02T10:01:00Z", "Facility": "cron",
+             "ProcessID": 7, "Type": "AppTrace_CL"}]
+    write(tmp_path, rows, table="AppTrace_CL")
+    result = read(spark, tmp_path, table="AppTrace_CL")
     assert result.schema["ProcessID"] == "long" and result.schema["TimeGenerated"] == "timestamp"
     got = {r.Facility: r for r in result.df.collect()}
     assert got["auth"].ProcessID == 42 and json.loads(got["auth"].Props) == {"a": 1}

@@ -28,6 +28,13 @@ SERIES_COLUMNS = ("ActualUsage", "PredictedUsage", "LowerBound", "UpperBound")
 ACCESS_COLUMNS = ("Account", "Resource", "AnomalyScore")
 ACCESS_TABLE = ("TenantId", "Account", "Resource", "FirstSeen", "LastSeen", "AccessCount", "AnomalyScore",
                 "ScoringPath", "Affinity", "TrainingDays", "Explanation")
+PROCESS_TABLE = ("Computer", "Account", "ProcessPath", "Reason", "ImitatedProcess", "ImitatedPath", "ParentProcess",
+                 "AnomalyScore", "Count", "Explanation")
+TABLES = {"access": ACCESS_TABLE, "process": PROCESS_TABLE}
+PATTERN_COLUMNS = ("PatternId", "Pattern", "Count", "Baseline", "IsNew", "IsAnomaly")
+PATTERN_TABLE = ("TimeGenerated", "Pattern", "AnomalyReason", "Count", "Baseline", "AnomalyScore", "ErrorCount",
+                 "ExampleMessage")
+DEFAULT_PATTERNS = 25
 
 
 
@@ -48,7 +55,10 @@ class ReportData:
     series_flagged: int = 0
     grid_note: str = ""
     unit: str = ""  # what a series' values are, for the axes
+    patterns: Optional[pd.DataFrame] = None
     flagged: int = 0
+    history: Optional[pd.DataFrame] = None  # forecast: the shown series' bins before the forecasts
+    reasons: Optional[pd.DataFrame] = None
     limits: Dict[str, int] = field(default_factory=dict)
 
 
@@ -65,13 +75,15 @@ def collect(
     max_series: int = DEFAULT_SERIES,
     max_points: int = DEFAULT_POINTS,
     flagged: Optional[int] = None,
+    context: Optional["DataFrame"] = None,
     unit: str = "",
 ) -> ReportData:
     """Collect what the report shows from the scored DataFrame; ``flag`` is the anomaly column.
 
     ``kind``: the template's report kind (one of :data:`KINDS`; the template declares it).
     ``flagged``: the number of flagged rows when the caller knows it (else counted in Spark).
-    Every frame brought to the driver is capped.
+    ``context``: rows the kind draws beside the scored ones (``forecast``: the series' history,
+    ``TimeGenerated`` and ``Value`` per series). Every frame brought to the driver is capped.
     """
     from pyspark.sql import functions as F
 
@@ -83,15 +95,23 @@ def collect(
                       flagged=flagged, threshold=threshold, unit=unit,
                       limits={"top_n": top_n, "max_grid": max_grid, "max_series": max_series, "max_points": max_points})
     has_score = "AnomalyScore" in scored.columns
+    if kind == "patterns" and set(PATTERN_COLUMNS) <= set(scored.columns):
+        _collect_patterns(data, scored, flagged_df, list(series_keys or []), top_n)
+        return data
     if kind == "series":
         keys = [k for k in (series_keys or _string_keys(scored)) if k in scored.columns]
         data.series_keys = keys
         _collect_series(data, scored, flagged_df, keys, max_series, max_points, top_n)
         return data
+    if kind == "forecast":
+        keys = [k for k in (series_keys or []) if k in scored.columns]
+        data.series_keys = keys
+        _collect_forecast(data, scored, context, keys, max_series, max_points, top_n)
+        return data
     base = flagged_df if flagged else scored
     data.top_flagged = bool(flagged)
     order = [F.col("AnomalyScore").desc_nulls_last()] if has_score else []
-    columns = [c for c in (ACCESS_TABLE if kind == "access" else scored.columns) if c in scored.columns]
+    columns = [c for c in TABLES.get(kind, scored.columns) if c in scored.columns]
     data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n))
     if kind == "access":
         if "TenantId" in data.top and data.top["TenantId"].nunique() <= 1:
@@ -99,7 +119,18 @@ def collect(
             data.top = data.top.drop(columns=["TenantId"])
         data.grid, data.grid_note = _collect_grid(base, scored, max_grid, bool(flagged))
         data.histogram = _collect_histogram(scored)
+    if kind == "process":
+        data.reasons = _collect_reasons(flagged_df) if "Reason" in scored.columns else None
+        data.histogram = _collect_histogram(scored)
     return data
+
+
+def _collect_reasons(flagged_df: "DataFrame") -> pd.DataFrame:
+    """Flagged rows per reason (a row with two reasons counts for both): a handful of rows."""
+    from pyspark.sql import functions as F
+
+    reasons = flagged_df.select(F.explode(F.split("Reason", ",")).alias("Reason")).filter(F.length("Reason") > 0)
+    return _to_pandas(reasons.groupBy("Reason").agg(F.count(F.lit(1)).alias("rows")).orderBy(F.desc("rows"), "Reason").limit(20))
 
 
 def _string_keys(df: "DataFrame") -> List[str]:
@@ -211,3 +242,53 @@ def _collect_series(data: ReportData, scored: "DataFrame", flagged_df: "DataFram
     top_cols = [*keys, "TimeGenerated", *SERIES_COLUMNS,
                 *[c for c in ("Anomalies", "AnomalyReason", "AnomalyScore", "SeriesKind") if c in scored.columns]]
     data.top = _to_pandas(flagged_df.orderBy(score.desc_nulls_last(), "TimeGenerated").select(*top_cols).limit(top_n))
+
+
+FORECAST_COLUMNS = ("Forecast", "Lower80", "Upper80", "Lower95", "Upper95")
+FORECAST_SUMMARY = ("Model", "HoldoutMAE", "Threshold", "ThresholdCrossing", "ThresholdCrossing80")
+
+
+def _collect_forecast(data: ReportData, scored: "DataFrame", context: Optional["DataFrame"], keys: List[str],
+                      max_series: int, max_points: int, top_n: int) -> None:
+    """The top ``max_series`` series (those whose 80% bound crosses a threshold first, earliest first;
+    then the largest forecast totals), their forecast rows, their latest ``max_points`` bins of
+    history, and one summary row per series for the table (at most ``top_n``)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    summary = [F.first(c, ignorenulls=True).alias(c) for c in FORECAST_SUMMARY if c in scored.columns]
+    ranked = (scored.groupBy(*keys)
+              .agg(F.max(F.col("IsAnomaly").cast("int")).alias("_flag"), F.sum("Forecast").alias("ForecastTotal"),
+                   F.min("TimeGenerated").alias("From"), F.max("TimeGenerated").alias("To"), *summary)
+              .orderBy(F.col("_flag").desc(), F.col("ThresholdCrossing80").asc_nulls_last(),
+                       F.col("ForecastTotal").desc_nulls_last(), *keys))
+    data.series_flagged = int(ranked.filter(F.col("_flag") == 1).count())
+    chosen = ranked.limit(max_series)
+    columns = [*keys, "TimeGenerated", *FORECAST_COLUMNS, "IsAnomaly", "Step"]
+    rows = (scored.join(F.broadcast(chosen.select(*keys)), keys).select(*columns)
+            .filter(F.col("Step") <= max_points).limit(max_series * max_points))
+    data.series = _to_pandas(rows)
+    data.series_shown = int(data.series.groupby(keys).ngroups) if len(data.series) and keys else int(bool(len(data.series)))
+    data.top = _to_pandas(ranked.drop("_flag").limit(min(top_n, max(max_series, 1) * 4)))
+    if context is not None:
+        latest = Window.partitionBy(*keys).orderBy(F.col("TimeGenerated").desc())
+        history = (context.join(F.broadcast(chosen.select(*keys)), keys)
+                   .select(*keys, "TimeGenerated", "Value")
+                   .withColumn("_n", F.row_number().over(latest)).filter(F.col("_n") <= max_points).drop("_n")
+                   .limit(max_series * max_points))
+        data.history = _to_pandas(history)
+def _collect_patterns(data: ReportData, scored: "DataFrame", flagged_df: "DataFrame", keys: List[str], top_n: int) -> None:
+    """The ``DEFAULT_PATTERNS`` patterns with the most records in the window (records, baseline, flagged
+    hours, new), and the ``top_n`` flagged pattern-hours: new ones first, then by ``|AnomalyScore|``."""
+    from pyspark.sql import functions as F
+
+    per_pattern = scored.groupBy("PatternId").agg(
+        F.min("Pattern").alias("Pattern"), F.sum("Count").alias("Count"), F.sum("Baseline").alias("Baseline"),
+        F.sum(F.col("IsAnomaly").cast("int")).alias("FlaggedHours"), F.max("IsNew").alias("IsNew"),
+        F.count_distinct(*keys).alias("Groups") if keys else F.lit(1).alias("Groups"))
+    data.patterns = _to_pandas(per_pattern.orderBy(F.col("Count").desc(), "PatternId").limit(DEFAULT_PATTERNS))
+    columns = [c for c in ("TimeGenerated", *keys, *PATTERN_TABLE[1:]) if c in scored.columns]
+    base = flagged_df if data.flagged else scored
+    data.top_flagged = bool(data.flagged)
+    order = [F.col("IsNew").desc(), F.abs(F.col("AnomalyScore")).desc_nulls_last(), "TimeGenerated", "PatternId"]
+    data.top = _to_pandas(base.orderBy(*order).select(*columns).limit(top_n))

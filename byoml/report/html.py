@@ -136,6 +136,14 @@ def render_html(data: ReportData, title: str) -> str:
                          f"latest {limits['max_points']} bins each).</p>")
         else:
             parts.append('<p class="note">No series was flagged in this window.</p>')
+    elif data.kind == "patterns" and data.patterns is not None:
+        what = "flagged pattern-hours (new patterns first)" if data.top_flagged else "pattern-hours (none was flagged)"
+        parts.append(f'<p class="note">{data.flagged:,} flagged pattern-hours; the chart shows the '
+                     f"{len(data.patterns)} patterns with the most records, the table the top {len(data.top)} {what}.</p>")
+    elif data.kind == "forecast":
+        parts.append(f'<p class="note">{data.series_shown} series shown (at most {limits["max_series"]}): those '
+                     f"reaching a threshold first ({data.series_flagged:,} series do), then the largest forecasts; "
+                     f"history: the latest {limits['max_points']} bins before the forecast.</p>")
     else:
         what = "anomalies" if data.top_flagged else "scored rows (none was flagged)"
         parts.append(f'<p class="note">{data.flagged:,} anomalies; the table shows the top {len(data.top)} {what} '
@@ -150,8 +158,12 @@ def render_html(data: ReportData, title: str) -> str:
         include = False
     if data.grid_note:
         parts.append(f'<p class="note" id="grid-note">{html.escape(data.grid_note)}</p>')
+    if data.patterns is not None and len(data.patterns):
+        parts.append("<h2>Top patterns</h2>")
+        parts.append(html_table(data.patterns, "patterns"))
     if len(data.top):
-        heading = {"series": "Flagged bins", "access": "Top anomalies"}.get(data.kind, "Top rows")
+        heading = {"series": "Flagged bins", "access": "Top anomalies", "process": "Top anomalies, with their reasons",
+                   "patterns": "Flagged pattern-hours", "forecast": "Forecast per series"}.get(data.kind, "Top rows")
         parts.append(f"<h2>{heading}</h2>")
         parts.append(html_table(data.top, "top"))
         legend = [(c, LEGEND[c]) for c in data.top.columns if c in LEGEND]
@@ -186,6 +198,7 @@ def write_report(
     max_grid: int = DEFAULT_GRID,
     max_series: int = DEFAULT_SERIES,
     max_points: int = DEFAULT_POINTS,
+    context: Optional["DataFrame"] = None,
 ) -> ReportInfo:
     """Collect (bounded) and write the report of ``scored`` to ``path``; return where and what.
 
@@ -214,13 +227,13 @@ def write_report(
     header["generated"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
     config = getattr(template, "config", None)
     keys = list(getattr(config, "group_by", []) or []) or None
-    threshold = getattr(config, "threshold", None) if kind == "access" else None
+    threshold = getattr(config, "threshold", None) if kind in ("access", "process") else None
     flagged = summary.counts.get("flagged") if summary is not None else None
     if note:
         header["note"] = note
     data = collect(scored, flag, kind=kind, header=header, series_keys=keys, threshold=threshold, top_n=top_n,
                    max_grid=max_grid, max_series=max_series, max_points=max_points, flagged=flagged,
-                   unit=series_unit(config))
+                   context=context, unit=series_unit(config))
     document = render_html(data, f"byoml · {name} · scoring report" if name else "byoml scoring report")
     tmp = f"{target}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:

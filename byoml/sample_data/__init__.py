@@ -6,13 +6,17 @@ from typing import Callable, Dict, Tuple
 
 from ..errors import ConfigError
 from .perf import PerfConfig, generate_perf
+from .process_creation import ProcessSampleConfig, generate_process_creation
 from .resource_access import SampleConfig, generate_resource_access
+from .syslog import SyslogSampleConfig, generate_syslog
 from .usage import UsageConfig, generate_usage
 
 GENERATORS: Dict[str, Tuple[type, Callable[..., dict]]] = {
     "resource-access": (SampleConfig, generate_resource_access),
     "usage": (UsageConfig, generate_usage),
     "perf": (PerfConfig, generate_perf),
+    "process-creation": (ProcessSampleConfig, generate_process_creation),
+    "log-patterns": (SyslogSampleConfig, generate_syslog),
 }
 
 
@@ -30,4 +34,5 @@ def generate(kind: str, out_dir: str, **options) -> dict:
     return generator(out_dir, **options)
 
 
-__all__ = ["GENERATORS", "generate", "generate_perf", "generate_resource_access", "generate_usage"]
+__all__ = ["GENERATORS", "generate", "generate_perf", "generate_process_creation", "generate_resource_access",
+           "generate_syslog", "generate_usage"]

@@ -37,6 +37,8 @@ SECURITY_EVENT: Dict[str, str] = {
     "TargetUserName": "string",
     "TargetDomainName": "string",
     "TargetAccount": "string",
+    "TargetUserSid": "string",
+    "TargetLogonId": "string",
     "LogonType": "int",
     "ShareName": "string",
     "ShareLocalPath": "string",
@@ -47,8 +49,6 @@ SECURITY_EVENT: Dict[str, str] = {
     "IpPort": "string",
     "AccessMask": "string",
     "AccessList": "string",
-    "TargetUserSid": "string",
-    "TargetLogonId": "string",
     "WorkstationName": "string",
     "LogonProcessName": "string",
     "AuthenticationPackageName": "string",
@@ -62,6 +62,8 @@ SECURITY_EVENT: Dict[str, str] = {
     "NewProcessId": "string",
     "ParentProcessName": "string",
     "CommandLine": "string",
+    "TokenElevationType": "string",
+    "MandatoryLabel": "string",
     "EventOriginId": "string",
     "TimeCollected": "timestamp",
     "ManagementGroupName": "string",
@@ -102,10 +104,84 @@ PERF: Dict[str, str] = {
     "MG": "string",
 }
 
+SYSLOG: Dict[str, str] = {
+    **COMMON_COLUMNS,
+    "Computer": "string",
+    "HostName": "string",
+    "HostIP": "string",
+    "Facility": "string",
+    "SeverityLevel": "string",
+    "ProcessID": "int",
+    "ProcessName": "string",
+    "SyslogMessage": "string",
+    "EventTime": "timestamp",
+    "CollectorHostName": "string",
+    "EventOriginId": "string",
+    "MG": "string",
+    "_ItemId": "string",
+}
+
+APP_TRACES: Dict[str, str] = {
+    **COMMON_COLUMNS,
+    "Message": "string",
+    "SeverityLevel": "int",
+    "AppRoleName": "string",
+    "AppRoleInstance": "string",
+    "AppVersion": "string",
+    "OperationName": "string",
+    "OperationId": "string",
+    "ParentId": "string",
+    "SDKVersion": "string",
+    "ClientType": "string",
+    "ClientOS": "string",
+    "ResourceGUID": "string",
+    "IKey": "string",
+    "ItemCount": "int",
+    "Properties": "string",
+    "_ItemId": "string",
+}
+
+CONTAINER_LOG_V2: Dict[str, str] = {
+    **COMMON_COLUMNS,
+    "Computer": "string",
+    "ContainerId": "string",
+    "ContainerName": "string",
+    "PodName": "string",
+    "PodNamespace": "string",
+    "LogMessage": "string",  # dynamic: JSON text when the container logged an object
+    "LogSource": "string",
+    "LogLevel": "string",
+    "KubernetesMetadata": "string",
+    "_ItemId": "string",
+}
+
+EVENT: Dict[str, str] = {
+    **COMMON_COLUMNS,
+    "Computer": "string",
+    "EventLog": "string",
+    "Source": "string",
+    "EventID": "int",
+    "EventLevel": "int",
+    "EventLevelName": "string",
+    "EventCategory": "int",
+    "UserName": "string",
+    "RenderedDescription": "string",
+    "ParameterXml": "string",
+    "EventData": "string",
+    "EventOriginId": "string",
+    "MG": "string",
+    "ManagementGroupName": "string",
+    "_ItemId": "string",
+}
+
 KNOWN_TABLES: Dict[str, Mapping[str, str]] = {
     "SecurityEvent": SECURITY_EVENT,
     "Usage": USAGE,
     "Perf": PERF,
+    "Syslog": SYSLOG,
+    "AppTraces": APP_TRACES,
+    "ContainerLogV2": CONTAINER_LOG_V2,
+    "Event": EVENT,
 }
 
 # Columns a table must have for byoml to read it at all.

@@ -274,6 +274,21 @@ class Model(ABC):
     def score(self, prepared, run: RunInfo):
         """Score prepared rows of ``run.window``; return rows of the output table."""
 
+    def report_context(self, prepared, run: RunInfo):
+        """Rows the template's report draws beside the scored ones (a DataFrame, or None: none).
+
+        The ``forecast`` report draws each series' history before the forecasts from it; the report
+        collects a bounded part of it (:mod:`byoml.report.collect`).
+        """
+        return None
+
+    def emit(self, mode: str, prepared, run: RunInfo):
+        """Rows of an extra ``--emit`` mode the template declares (:attr:`Template.emit_modes`), from the
+        rows its :meth:`Template.for_emit` template prepared."""
+        from ..errors import ConfigError
+
+        raise ConfigError(f"template {self.template.name} has no --emit {mode}")
+
     def anomaly_condition(self):
         """Spark column: true for output rows that are anomalies (``--emit anomalies``).
 
@@ -290,9 +305,13 @@ class Model(ABC):
 
 
 #: Report kinds :mod:`byoml.report` draws: ``access`` (users x resources), ``series`` (usage over
-#: time) and ``table`` (the top rows by ``AnomalyScore``, for any template). A template naming
-#: another kind gets ``table``, and the run summary says so.
-REPORT_KINDS = ("access", "series", "table")
+#: time), ``forecast`` (history, forecast and interval bands), ``process`` (processes with their
+#: reasons), ``patterns`` (log patterns: the top ones, new and surging) and ``table`` (the top rows
+#: by ``AnomalyScore``, for any template). A template naming another kind gets ``table``, and the
+#: run summary says so.
+REPORT_KINDS = ("access", "series", "forecast", "process", "patterns", "table")
+#: What ``--emit`` writes for every template: the flagged rows, or every scored row.
+EMIT_MODES = ("anomalies", "all")
 #: Columns byoml adds to every output row when the template's ``score`` does not (``LowConfidence``:
 #: the model was trained with ``--force`` on less data than the template's ``minimum_training``).
 RUN_COLUMNS = "ModelVersion string, RunId string, LowConfidence boolean"
@@ -318,9 +337,14 @@ class Template(ABC):
     ``model_class``    its :class:`Model` subclass
     ``sample_data``    key of the generator in :mod:`byoml.sample_data` whose labels it is evaluated on
     ``score_lookback`` history the scoring step needs before the window (read from the source)
+    ``labelled_flags`` whether ``IsAnomaly`` marks anomalies in the data, so that labelled sample data
+                       must have flagged rows (:func:`byoml.testing.check_template`); False for a
+                       template whose flags mark something its options set (a forecast's threshold)
     ``minimum_training`` the least training data the template's statistics mean something on:
                        ``{"events": 200, "days": 3, ...}``, checked against the read's counts and the
                        model's ``metadata["counts"]`` (``train`` refuses below it unless forced)
+    ``emit_modes``     extra ``--emit`` modes beyond ``anomalies`` and ``all`` (mode -> what it writes); the
+                       template's :meth:`for_emit` reads for one, its model's :meth:`Model.emit` writes it
     """
 
     name: ClassVar[str] = ""
@@ -332,7 +356,9 @@ class Template(ABC):
     Config: ClassVar[Type[TemplateConfig]] = TemplateConfig
     sample_data: ClassVar[Optional[str]] = None
     score_lookback: ClassVar[dt.timedelta] = dt.timedelta(0)
+    labelled_flags: ClassVar[bool] = True
     minimum_training: ClassVar[Dict[str, int]] = {"events": 1, "days": 1}
+    emit_modes: ClassVar[Dict[str, str]] = {}
     model_class: ClassVar[Type[Model]]
 
     def __init__(self, config: Optional[Any] = None, **options: Any) -> None:
@@ -438,7 +464,22 @@ class Template(ABC):
         """Rebuild a fitted model from saved tables and state (used by the store)."""
         return self.model_class.from_saved(self, tables, state, metadata)
 
+    def for_emit(self, mode: str) -> "Template":
+        """The template that reads and writes for ``--emit mode``: itself for ``anomalies`` and ``all``;
+        for a mode of :attr:`emit_modes`, one whose ``summarize``, ``output_table_name`` and output
+        columns are that mode's (the model's :meth:`Model.emit` fills it)."""
+        if mode in EMIT_MODES:
+            return self
+        from ..errors import ConfigError
+
+        extra = f" or {', '.join(self.emit_modes)}" if self.emit_modes else ""
+        raise ConfigError(f"--emit must be one of {', '.join(EMIT_MODES)}{extra} for template {self.name}, not '{mode}'")
+
     # -- evaluation -----------------------------------------------------
+    def scores_table(self, labels: dict) -> str:
+        """The output table ``byoml evaluate`` reads for ``labels`` (default: :attr:`output_table_name`)."""
+        return self.output_table_name
+
     def evaluate(self, scores, labels: dict) -> dict:
         """Quality figures of a scored output (pandas) against sample-data labels."""
         from ..evaluate import evaluate_for_labels

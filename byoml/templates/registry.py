@@ -20,7 +20,10 @@ ENTRY_POINT_GROUP = "byoml.templates"
 BUILTIN: Dict[str, str] = {
     "access-rarity": "byoml.templates.rarity:AccessRarity",
     "anomalous-resource-access": "byoml.templates.resource_access:AnomalousResourceAccess",
+    "masquerading-process": "byoml.templates.masquerading:MasqueradingProcess",
+    "log-patterns": "byoml.templates.log_patterns:LogPatterns",
     "series-decompose": "byoml.templates.series_decompose:SeriesDecompose",
+    "series-forecast": "byoml.templates.series_forecast:SeriesForecast",
     "usage-regression": "byoml.templates.usage_regression:UsageRegression",
 }
 

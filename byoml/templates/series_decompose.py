@@ -30,7 +30,6 @@ on 33 real NAB series by category, with grouped cross-validation:
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Sequence
 
@@ -40,7 +39,7 @@ import pandas as pd
 from ..errors import ConfigError
 from ..timewindow import TimeWindow
 from . import series_frame as sf
-from .base import Model, RunInfo, Template, learned_table, param
+from .base import Model, RunInfo, learned_table, param
 from .decompose import rolling_forecast
 from .series_detector import NEW_SERIES, detect
 from .series_profile import ProfileSpec, default_profile, fit_profiles
@@ -136,12 +135,6 @@ def judge_batch(index: np.ndarray, Y: np.ndarray, start: int, profiles: Sequence
             "flags": det.flags, "reasons": det.reasons, "ready": det.ready}
 
 
-def _bucket(keys: List[str], buckets: int):
-    from pyspark.sql import functions as F
-
-    return F.pmod(F.xxhash64(*keys), F.lit(max(1, buckets))).cast("int")
-
-
 class SeriesDecomposeModel(Model):
     """Fitted ``series-decompose``: one row per series (status, kind, period, transform)."""
 
@@ -158,8 +151,8 @@ class SeriesDecomposeModel(Model):
         first_in_source = data.agg(F.min("bin")).first()[0]
         floor = max(read_lo, int(first_in_source) if first_in_source is not None else read_lo)
         buckets = int(self.metadata.get("buckets") or 1)
-        series = self.series_.withColumn("bucket", _bucket(keys, buckets))
-        data = data.withColumn("bucket", _bucket(keys, buckets))
+        series = self.series_.withColumn("bucket", sf.bucket_of(keys, buckets))
+        data = data.withColumn("bucket", sf.bucket_of(keys, buckets))
         bin_seconds = cfg.bin_seconds
 
         judge = tpl.judge
@@ -247,15 +240,13 @@ def _fit_bucket(pdf: pd.DataFrame, keys: List[str], cfg: SeriesDecomposeConfig, 
     return pd.concat([names, fitted], axis=1)
 
 
-class SeriesDecompose(Template):
+class SeriesDecompose(sf.SeriesTemplate):
     """Flags spikes, dips, level shifts and missing data in any metric series, like KQL series_decompose_anomalies."""
 
     name = "series-decompose"
     version = "3.0"
-    table = "Usage"
     output_table = "UsageAnomalies"
     Config = SeriesDecomposeConfig
-    sample_data = "usage"
     minimum_training = {"days": 2, "series_ok": 1}  # a series' own minimum is min_train_bins
     model_class = SeriesDecomposeModel
     #: ``(index, Y, start, profiles, config) -> arrays`` of :func:`judge_batch`; a variant may replace it
@@ -265,30 +256,6 @@ class SeriesDecompose(Template):
     def output_ddl(self) -> str:
         return sf.output_ddl(self.config)
 
-    @property
-    def sample_kind(self):
-        """Perf counters when configured for the ``Perf`` table, else the Usage table."""
-        return "perf" if self.input_table.lower() == "perf" else self.sample_data
-
-    @property
-    def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
-        return dt.timedelta(seconds=self.config.lookback_bins * self.config.bin_seconds)
-
-    def columns(self):
-        return sf.series_columns(self.config)
-
-    def required_columns(self):
-        return sf.series_columns(self.config)
-
-    def prepare(self, events):
-        return sf.make_series(events, self.config)
-
-    def input_filters(self):
-        return sf.series_filters(self.config)
-
-    def filter_hint(self) -> str:
-        return "Check the config's where:, time_column and value_column."
-
     def fit(self, prepared, window: TimeWindow) -> Model:
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
@@ -296,9 +263,7 @@ class SeriesDecompose(Template):
         cfg = self.config
         keys = list(cfg.group_by)
         lo_bin, hi_bin = sf.check_window(window, cfg)
-
-        n_series = prepared.select(*keys).distinct().count()
-        buckets = max(1, -(-n_series // cfg.series_per_task))
+        buckets = self.buckets(prepared)
 
         def fit_bucket(pdf: pd.DataFrame) -> pd.DataFrame:
             with sf.limit_threads():
@@ -306,7 +271,7 @@ class SeriesDecompose(Template):
 
         schema = f"{sf.series_key_schema(cfg)}, {FIT_SCHEMA_TAIL}"
         series = (
-            prepared.select(*keys, "bin", "Value").withColumn("bucket", _bucket(keys, buckets))
+            prepared.select(*keys, "bin", "Value").withColumn("bucket", sf.bucket_of(keys, buckets))
             .groupBy("bucket").applyInPandas(fit_bucket, schema).persist(StorageLevel.MEMORY_AND_DISK)
         )
         counts = sf.check_fitted_series(series, cfg, keys)

@@ -8,6 +8,7 @@ signal), and a missing bin of an average, minimum or maximum (a gauge) has no va
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,7 +18,7 @@ import pandas as pd
 
 from ..errors import ConfigError, SeriesError
 from ..timewindow import TimeWindow, format_time
-from .base import TemplateConfig, param
+from .base import Template, TemplateConfig, param
 from .transform import TRANSFORMS
 
 AGGREGATIONS = ("sum", "avg", "count", "min", "max")
@@ -43,15 +44,12 @@ def parse_duration(text: str, what: str = "duration") -> int:
 
 
 @dataclass
-class SeriesConfig(TemplateConfig):
+class SeriesInput(TemplateConfig):
     """How rows of a table become series: ``make-series <aggregation>(<value_column>) on <time_column>
-    from <window start> to <window end> step <bin> by <group_by>``, and the flags shared by the
-    series templates (:mod:`byoml.templates.series_detector`).
+    from <window start> to <window end> step <bin> by <group_by>``: the input every series template shares.
 
     ``where``: an extra Spark SQL filter on the rows. ``aggregation`` is one of sum, avg,
-    count, min, max. ``transform``: auto (square root of count-like series, see
-    :mod:`byoml.templates.series_profile`), sqrt, log or none. The flag rules are those of
-    :mod:`byoml.templates.series_detector`; each option's line below says what it does.
+    count, min, max.
     """
 
     table: str = param("Usage", "the Log Analytics table read")
@@ -61,46 +59,20 @@ class SeriesConfig(TemplateConfig):
     group_by: List[str] = param(["DataType"], "columns naming a series")
     bin: str = param("1h", "bin width, a duration such as 30m, 1h, 1d")
     where: Optional[str] = param(None, "extra Spark SQL filter on the rows")
-    output_table: str = param("UsageAnomalies", "the custom table written, without _CL")
-    threshold: float = param(1.0, "Tukey k on the 10th/90th percentiles of recent residuals (the least threshold)")
-    quantiles: List[float] = param([0.1, 0.9], "the two quantiles of the Tukey fences")
-    tail_factor: float = param(1.0, "the threshold is at least this x tail_quantile of the daily maximum scores (0: off)")
-    tail_quantile: float = param(0.9, "quantile of the series' daily maximum scores over the fence window")
-    tail_days: int = param(7, "days of scores before the tail threshold applies")
-    level_window: str = param("2d", "the recent level is the median residual of this window")
-    fence_window: str = param("14d", "residuals the fences are taken from")
-    shift_after: int = param(4, "bins beyond the fences on one side that make a level shift (0: never)")
-    min_history: int = param(12, "bins of a series' own history before a bin is judged")
-    transform: str = param("auto", "value transform: auto (sqrt for count-like series) | sqrt | log | none")
     min_train_bins: int = param(24, "fewer training bins: the series is too_short")
     bad_series: str = param("skip", "a too short series: skip trains the rest (it is judged later), error stops")
-    flag_new_series: bool = param(True, "flag the first bin of a series the model has not seen")
 
     def validate(self) -> None:
+        if self.bad_series not in BAD_SERIES:
+            raise ConfigError(f"bad_series must be one of {', '.join(BAD_SERIES)}")
+        if self.min_train_bins < 3:
+            raise ConfigError("min_train_bins must be at least 3")
         if self.aggregation not in AGGREGATIONS:
             raise ConfigError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, not '{self.aggregation}'")
         if not self.group_by:
             raise ConfigError("group_by must name at least one column (e.g. DataType)")
         if parse_duration(self.bin, "bin") <= 0:
             raise ConfigError("bin must be a positive duration such as 1h")
-        if self.threshold <= 0:
-            raise ConfigError("threshold (Tukey k) must be > 0")
-        if len(self.quantiles) != 2 or not 0 <= self.quantiles[0] < self.quantiles[1] <= 1:
-            raise ConfigError("quantiles must be two increasing values in [0, 1], e.g. [0.1, 0.9]")
-        if self.tail_factor < 0 or not 0 <= self.tail_quantile <= 1 or self.tail_days < 1:
-            raise ConfigError("tail_factor must be >= 0 (0: off), tail_quantile in [0, 1] and tail_days >= 1")
-        if self.transform not in TRANSFORMS:
-            raise ConfigError(f"transform must be one of {', '.join(TRANSFORMS)}, not '{self.transform}'")
-        if self.bad_series not in BAD_SERIES:
-            raise ConfigError(f"bad_series must be one of {', '.join(BAD_SERIES)}")
-        if self.min_train_bins < 3:
-            raise ConfigError("min_train_bins must be at least 3")
-        if self.bins(self.level_window, "level_window") < 1:
-            raise ConfigError("level_window must be at least one bin")
-        if self.bins(self.fence_window, "fence_window") < 2 * self.day_bins:
-            raise ConfigError("fence_window must hold at least two days of bins")
-        if self.shift_after < 0 or self.min_history < 1:
-            raise ConfigError("shift_after must be >= 0 (0: never) and min_history >= 1")
 
     @property
     def bin_seconds(self) -> int:
@@ -123,6 +95,47 @@ class SeriesConfig(TemplateConfig):
             raise ConfigError(f"{what} '{text}' is not a whole number of {self.bin} bins")
         return seconds // self.bin_seconds
 
+
+@dataclass
+class SeriesConfig(SeriesInput):
+    """The input of :class:`SeriesInput` and the flags shared by the anomaly templates on series
+    (:mod:`byoml.templates.series_detector`).
+
+    ``transform``: auto (square root of count-like series, see
+    :mod:`byoml.templates.series_profile`), sqrt, log or none. The flag rules are those of
+    :mod:`byoml.templates.series_detector`; each option's line below says what it does.
+    """
+
+    output_table: str = param("UsageAnomalies", "the custom table written, without _CL")
+    threshold: float = param(1.0, "Tukey k on the 10th/90th percentiles of recent residuals (the least threshold)")
+    quantiles: List[float] = param([0.1, 0.9], "the two quantiles of the Tukey fences")
+    tail_factor: float = param(1.0, "the threshold is at least this x tail_quantile of the daily maximum scores (0: off)")
+    tail_quantile: float = param(0.9, "quantile of the series' daily maximum scores over the fence window")
+    tail_days: int = param(7, "days of scores before the tail threshold applies")
+    level_window: str = param("2d", "the recent level is the median residual of this window")
+    fence_window: str = param("14d", "residuals the fences are taken from")
+    shift_after: int = param(4, "bins beyond the fences on one side that make a level shift (0: never)")
+    min_history: int = param(12, "bins of a series' own history before a bin is judged")
+    transform: str = param("auto", "value transform: auto (sqrt for count-like series) | sqrt | log | none")
+    flag_new_series: bool = param(True, "flag the first bin of a series the model has not seen")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.threshold <= 0:
+            raise ConfigError("threshold (Tukey k) must be > 0")
+        if len(self.quantiles) != 2 or not 0 <= self.quantiles[0] < self.quantiles[1] <= 1:
+            raise ConfigError("quantiles must be two increasing values in [0, 1], e.g. [0.1, 0.9]")
+        if self.tail_factor < 0 or not 0 <= self.tail_quantile <= 1 or self.tail_days < 1:
+            raise ConfigError("tail_factor must be >= 0 (0: off), tail_quantile in [0, 1] and tail_days >= 1")
+        if self.transform not in TRANSFORMS:
+            raise ConfigError(f"transform must be one of {', '.join(TRANSFORMS)}, not '{self.transform}'")
+        if self.bins(self.level_window, "level_window") < 1:
+            raise ConfigError("level_window must be at least one bin")
+        if self.bins(self.fence_window, "fence_window") < 2 * self.day_bins:
+            raise ConfigError("fence_window must hold at least two days of bins")
+        if self.shift_after < 0 or self.min_history < 1:
+            raise ConfigError("shift_after must be >= 0 (0: never) and min_history >= 1")
+
     def detector_spec(self):
         """The flag rules (:class:`~byoml.templates.series_detector.DetectorSpec`) of this config."""
         from .series_detector import DetectorSpec
@@ -135,14 +148,56 @@ class SeriesConfig(TemplateConfig):
         )
 
 
-def series_columns(cfg: SeriesConfig) -> List[str]:
+class SeriesTemplate(Template):
+    """What every template on series shares: it reads the series of its :class:`SeriesInput` config
+    (``make-series``), the rows :func:`series_filters` keeps, and ``lookback_bins`` of history before
+    a scoring window (the config's ``lookback_bins`` unless the template says otherwise)."""
+
+    table = "Usage"
+    sample_data = "usage"
+
+    @property
+    def sample_kind(self):
+        """Perf counters when configured for the ``Perf`` table, else the Usage table."""
+        return "perf" if self.input_table.lower() == "perf" else self.sample_data
+
+    @property
+    def lookback_bins(self) -> int:
+        return self.config.lookback_bins
+
+    @property
+    def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
+        return dt.timedelta(seconds=self.lookback_bins * self.config.bin_seconds)
+
+    def columns(self):
+        return series_columns(self.config)
+
+    def required_columns(self):
+        return series_columns(self.config)
+
+    def prepare(self, events):
+        return make_series(events, self.config)
+
+    def input_filters(self):
+        return series_filters(self.config)
+
+    def filter_hint(self) -> str:
+        return "Check the config's where:, time_column and value_column."
+
+    def buckets(self, prepared) -> int:
+        """Buckets of about ``series_per_task`` series each, fitted together in one pandas call."""
+        n_series = prepared.select(*self.config.group_by).distinct().count()
+        return max(1, -(-n_series // self.config.series_per_task))
+
+
+def series_columns(cfg: SeriesInput) -> List[str]:
     cols = [cfg.time_column, *cfg.group_by]
     if cfg.aggregation != "count":
         cols.append(cfg.value_column)
     return list(dict.fromkeys(cols))
 
 
-def check_window(window: TimeWindow, cfg: SeriesConfig) -> Tuple[Optional[int], Optional[int]]:
+def check_window(window: TimeWindow, cfg: SeriesInput) -> Tuple[Optional[int], Optional[int]]:
     """The window's first and end bin numbers; the bin size must divide it and its start."""
     step = cfg.bin_seconds
     out: List[Optional[int]] = []
@@ -160,7 +215,7 @@ def check_window(window: TimeWindow, cfg: SeriesConfig) -> Tuple[Optional[int], 
     return out[0], out[1]
 
 
-def series_filters(cfg: SeriesConfig) -> List[Tuple[str, object]]:
+def series_filters(cfg: SeriesInput) -> List[Tuple[str, object]]:
     """The rows that make series, as ``(reason, keep)`` conditions (see ``Template.input_filters``)."""
     from pyspark.sql import functions as F
 
@@ -171,7 +226,7 @@ def series_filters(cfg: SeriesConfig) -> List[Tuple[str, object]]:
     return filters
 
 
-def make_series(events, cfg: SeriesConfig):
+def make_series(events, cfg: SeriesInput):
     """Rows -> one row per (series key, bin): keys, ``bin``, aggregated ``Value``, ``TimeGenerated`` (bin start)."""
     from pyspark.sql import functions as F
 
@@ -230,7 +285,15 @@ def dense_matrix(codes: np.ndarray, bins: np.ndarray, values: np.ndarray, lo: np
     return first, Y
 
 
-def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[str, int]:
+def bucket_of(keys: Sequence[str], buckets: int):
+    """Spark column: the bucket (0..buckets-1) of a series, a hash of its key columns; a bucket's series
+    are fitted and scored together in one pandas call."""
+    from pyspark.sql import functions as F
+
+    return F.pmod(F.xxhash64(*keys), F.lit(max(1, buckets))).cast("int")
+
+
+def check_fitted_series(series, cfg: SeriesInput, keys: Sequence[str]) -> Dict[str, int]:
     """Count series per status; raise :class:`SeriesError` for too short ones when ``bad_series: error``
     (or when no series could be fitted)."""
     from pyspark.sql import functions as F
@@ -254,7 +317,7 @@ def check_fitted_series(series, cfg: SeriesConfig, keys: Sequence[str]) -> Dict[
     return {f"series_{k}": v for k, v in counts.items()}
 
 
-def series_key_schema(cfg: SeriesConfig) -> str:
+def series_key_schema(cfg: SeriesInput) -> str:
     return ", ".join(f"`{c}` string" for c in cfg.group_by)
 
 
@@ -308,7 +371,7 @@ def finish_output(df, run) -> "object":
     return df.withColumn("ModelVersion", F.lit(run.model_version)).withColumn("RunId", F.lit(run.run_id))
 
 
-def score_bins(window: TimeWindow, cfg: SeriesConfig, lookback_bins: int) -> Tuple[int, int, int]:
+def score_bins(window: TimeWindow, cfg: SeriesInput, lookback_bins: int) -> Tuple[int, int, int]:
     """(first bin read, first scored bin, end bin) of a scoring window."""
     start, end = check_window(window, cfg)
     if start is None or end is None:

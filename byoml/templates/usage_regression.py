@@ -26,7 +26,6 @@ Each choice and its measurement on real series is in that module and in
 """
 from __future__ import annotations
 
-import datetime as dt
 import pickle
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List
@@ -37,7 +36,7 @@ import pandas as pd
 from ..errors import ConfigError, ModelError
 from ..timewindow import TimeWindow
 from . import series_frame as sf
-from .base import Model, RunInfo, Template, learned_table, param
+from .base import Model, RunInfo, learned_table, param
 from .decompose import rolling_forecast
 from .regression import CALENDAR, NUMERIC, SeriesScale, default_features, fit_select
 from .series_detector import NEW_SERIES, detect
@@ -122,15 +121,13 @@ def _sklearn_version() -> str:
     return ".".join(sklearn.__version__.split(".")[:2])
 
 
-class UsageRegression(Template):
+class UsageRegression(sf.SeriesTemplate):
     """Flags unusual hourly ingestion per DataType against a Ridge or gradient-boosting forecast."""
 
     name = "usage-regression"
     version = "3.0"
-    table = "Usage"
     output_table = "UsageAnomalies"
     Config = UsageRegressionConfig
-    sample_data = "usage"
     minimum_training = {"days": 2, "series_ok": 1}  # a series' own minimum is min_train_bins
     report_kind = "series"
     model_class = UsageRegressionModel
@@ -161,27 +158,8 @@ class UsageRegression(Template):
         return (cfg.bins(FEATURE_HISTORY, "feature history") + cfg.bins(cfg.fence_window, "fence_window")
                 + cfg.bins(cfg.level_window, "level_window"))
 
-    @property
-    def score_lookback(self) -> dt.timedelta:  # type: ignore[override]
-        return dt.timedelta(seconds=self.lookback_bins * self.config.bin_seconds)
-
     def output_ddl(self) -> str:
         return sf.output_ddl(self.config)
-
-    def columns(self):
-        return sf.series_columns(self.config)
-
-    def required_columns(self):
-        return sf.series_columns(self.config)
-
-    def prepare(self, events):
-        return sf.make_series(events, self.config)
-
-    def input_filters(self):
-        return sf.series_filters(self.config)
-
-    def filter_hint(self) -> str:
-        return "Check the config's where:, time_column and value_column."
 
     # -- per group, on the executors -----------------------------------------
     def _design(self, grp: pd.DataFrame, lo: int, hi: int, scale: SeriesScale, code: int):
