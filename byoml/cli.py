@@ -5,6 +5,7 @@
     byoml train  --template NAME --source SRC --model DIR [--start ISO | --days N] [--end ISO] [--config FILE]
     byoml score  --template NAME --source SRC --model DIR --sink SINK [--start ISO] [--end ISO]
                  [--emit anomalies|all|records] [--config FILE] [--report FILE]
+    byoml ingest --source SRC --store DIR [--table NAME | --template NAME] [--start ISO] [--end ISO]
     byoml sample-data --template NAME --out DIR [--seed N] [--from-loghub CSV] ...
     byoml evaluate --template NAME --scores DIR --labels FILE
     byoml import --from winlogbeat|nxlog|csv [--table SecurityEvent] [--map FILE] [--layout 5min|hourly] IN OUT
@@ -39,9 +40,13 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(p: argparse.ArgumentParser, sink: bool) -> None:
     p.add_argument("--template", required=True, help="template name (see 'byoml templates') or module:Class")
-    p.add_argument("--source", required=True, help=(
+    p.add_argument("--source", help=(
         "local export folder; https://<account>.blob.core.windows.net/<container>[/<prefix>]; "
-        "abfss://...; eventhub://<namespace>/<hub>[?consumer_group=...]; la-query://<workspace-id>"))
+        "abfss://...; eventhub://<namespace>/<hub>[?consumer_group=...]; la-query://<workspace-id>. "
+        "Optional with --store (then only the store is read)"))
+    p.add_argument("--store", help=(
+        "day store folder (byoml ingest): read the window from its Parquet days, ingesting from --source "
+        "first the days it lacks or that changed (config: source: store:)"))
     p.add_argument("--model", required=True, help="model directory")
     if sink:
         p.add_argument("--sink", required=True, help=(
@@ -90,6 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-overlap", action="store_true", help=(
         "score a window that overlaps the model's training window or lies before it (refused by default: "
         "a model scores its own training data as normal)"))
+
+    p = sub.add_parser("ingest", help="parse export days once into the day store (Parquet per day)",
+                       description="Parse, type, deduplicate and quarantine each export day once and keep it as a "
+                                   "Parquet partition of the store; train and score read it with --store. Days "
+                                   "already stored are read again only when their files changed.")
+    p.add_argument("--source", required=True, help="the export (local folder, https:// Blob container, abfss://)")
+    p.add_argument("--store", required=True, help="the store's folder (a Unity Catalog Volume on Databricks)")
+    p.add_argument("--table", help="the table to ingest (default: the --template's input table, else SecurityEvent)")
+    p.add_argument("--template", help="take the table from this template (and the config's template: section)")
+    p.add_argument("--start", help=(
+        "first day, ISO-8601 UTC. Default: from late_hours (12) before the newest stored folder, or the whole "
+        "export on the first ingest"))
+    p.add_argument("--end", help="end (exclusive), ISO-8601 UTC; partial days are widened to whole days")
+    p.add_argument("--config", help="YAML/JSON file whose source: section holds the source's options")
+    p.add_argument("--summary-json", help="also write the run summary as JSON to this file")
 
     p = sub.add_parser("sample-data", help="write a realistic export with labelled anomalies")
     p.add_argument("--template", default="access-rarity", help="template whose input to generate")
@@ -164,7 +184,8 @@ def _cmd_train(args) -> int:
         if start:
             raise ConfigError("give either --start or --days, not both")
         start, end = days_before(args.days, end)
-    summary = train(args.template, args.source, args.model, start, end, args.config, force=args.force)
+    summary = train(args.template, args.source, args.model, start, end, args.config, force=args.force,
+                    store=args.store)
     _finish(summary, args)
     return EXIT_OK
 
@@ -174,7 +195,15 @@ def _cmd_score(args) -> int:
 
     summary = score(args.template, args.source, args.model, args.sink, args.start, args.end,
                     args.emit, args.config, quarantine_dir=args.quarantine, report=args.report,
-                    allow_overlap=args.allow_overlap)
+                    allow_overlap=args.allow_overlap, store=args.store)
+    _finish(summary, args)
+    return EXIT_OK
+
+
+def _cmd_ingest(args) -> int:
+    from .run import ingest
+
+    summary = ingest(args.source, args.store, args.table, args.start, args.end, args.config, template=args.template)
     _finish(summary, args)
     return EXIT_OK
 
@@ -318,6 +347,7 @@ def _cmd_replay(args) -> int:
 COMMANDS = {
     "train": _cmd_train,
     "score": _cmd_score,
+    "ingest": _cmd_ingest,
     "sample-data": _cmd_sample_data,
     "evaluate": _cmd_evaluate,
     "import": _cmd_import,
@@ -334,7 +364,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.debug:  # Spark's own messages too (local sessions read this when they start)
         os.environ.setdefault("BYOML_SPARK_LOG_LEVEL", "WARN")
-    elif args.command in ("train", "score", "demo"):
+    elif args.command in ("train", "score", "ingest", "demo"):
         _quiet_pyspark_error_logs()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()

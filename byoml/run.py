@@ -46,8 +46,20 @@ def _template(spec: TemplateLike, options: Mapping[str, Any]) -> Template:
     return get_template_class(spec)(dict(options))
 
 
-def _source(spec: SourceLike, options: Optional[Mapping[str, Any]] = None) -> ExportSource:
-    return spec if isinstance(spec, ExportSource) else open_source(spec, options)
+def _source(spec: Optional[SourceLike], options: Optional[Mapping[str, Any]] = None,
+            store: Optional[str] = None) -> ExportSource:
+    """The run's source: ``spec`` opened with the config's ``source:`` options; through the day store in
+    ``store`` (or ``source: store:``) when one is given."""
+    if isinstance(spec, ExportSource):
+        if store:
+            from .daystore import StoreSource
+
+            return StoreSource(store, spec)
+        return spec
+    options = dict(options or {})
+    if store:
+        options["store"] = store
+    return open_source(spec, options)
 
 
 def _spark(spark):
@@ -190,9 +202,11 @@ def _read_prepared(summary: RunSummary, source: ExportSource, template: Template
             )
         if s.layout == "flat":
             summary.notes.append("no y=/m=/d=/h= folders: every JSON file was read and filtered on TimeGenerated")
-        written = result.write_quarantine(to_spark_path(quarantine_dir))
-        if written:
+        summary.notes.extend(result.notes)
+        if result.write_quarantine(to_spark_path(quarantine_dir)):
             summary.outputs["quarantine"] = quarantine_dir
+        elif result.quarantine_at:  # read from the day store: quarantined when the days were ingested
+            summary.outputs["quarantine"] = result.quarantine_at
         if dropped and s.rows:
             got = dropped[0].get()
             summary.filtered = {name: int(got.get(f"f{i}") or 0) for i, (name, _) in enumerate(filters)}
@@ -221,7 +235,7 @@ def _newest_input_day(source: ExportSource, template: Template, window: TimeWind
 
     search = TimeWindow(window.start - dt.timedelta(days=days), window.start)
     try:
-        result = source.read(spark, template.input_table, search, template.columns(), [],
+        result = source.for_hints().read(spark, template.input_table, search, template.columns(), [],
                              build=lambda records: template.prepare(records).agg(F.max("TimeGenerated").alias("last")))
         last = result.df.first()["last"] if result.stats.rows else None
     except Exception:  # noqa: BLE001 - only a hint for an error already being raised
@@ -257,24 +271,74 @@ def _days(bounds: Mapping[str, Any]) -> int:
     return int((last - first).total_seconds() // 86400) + 1
 
 
+def ingest(
+    source: SourceLike,
+    store: str,
+    table: Optional[str] = None,
+    start: Optional[str] = None,
+    end: Optional[str] = None,
+    config: Union[None, str, Mapping[str, Any]] = None,
+    spark=None,
+    template: Optional[TemplateLike] = None,
+) -> RunSummary:
+    """Fill the day store in ``store`` from the export ``source`` (:mod:`byoml.daystore`).
+
+    The table is ``table``, else the input table of ``template`` (with the config's ``template:``
+    options), else SecurityEvent. Without ``start``, only what may have changed since the last
+    ingest is listed (``late_hours``, 12 by default, before the newest stored folder); a day is
+    parsed again only when its files changed.
+    """
+    from .daystore import StoreSource
+
+    sections = _config_sections(config)
+    if table is None:
+        table = _template(template, sections["template"]).input_table if template else "SecurityEvent"
+    if isinstance(source, ExportSource):
+        src = StoreSource(store, source)
+    else:
+        src = _source(source, sections["source"], store)
+    if not isinstance(src, StoreSource) or src.export is None:
+        raise ConfigError("byoml ingest needs --source (the export) and --store (the day store's folder)")
+    window = TimeWindow.parse(start, end)
+    summary = RunSummary("ingest", table, source=src.describe(), window=str(window))
+    spark = _spark(spark)
+    with summary.stage("ingest", spark):
+        report = src.ingest(spark, table, window)
+    c = report.counts
+    summary.add_counts(files=c["files"], records=c["records"], quarantined=c["malformed"] + c["schema_errors"],
+                       duplicates=c["duplicates"], other_table=c["other_table"], rows_stored=c["rows"],
+                       days_ingested=len(report.ingested), days_unchanged=len(report.unchanged))
+    if report.ingested:
+        summary.outputs["days"] = ", ".join(report.ingested) if len(report.ingested) <= 4 else \
+            f"{report.ingested[0]} .. {report.ingested[-1]}"
+    if report.quarantine:
+        summary.outputs["quarantine"] = report.quarantine[0] + (f" (+{len(report.quarantine) - 1} days)"
+                                                                if len(report.quarantine) > 1 else "")
+    summary.outputs["store"] = src.manifest(table).root
+    return summary
+
+
 def train(
     template: TemplateLike,
-    source: SourceLike,
+    source: Optional[SourceLike],
     model_dir: str,
     start: Optional[str] = None,
     end: Optional[str] = None,
     config: Union[None, str, Mapping[str, Any]] = None,
     spark=None,
     force: bool = False,
+    store: Optional[str] = None,
 ) -> RunSummary:
     """Read the training window, fit the template and save the model atomically to ``model_dir``.
 
     Without ``end`` the window ends at the start of the newest day present (kept out for scoring).
     Below the template's ``minimum_training``, training is refused unless ``force``.
+    ``store``: read through the day store in that folder (:mod:`byoml.daystore`; ``source`` may
+    then be None: the store only).
     """
     sections = _config_sections(config)
     tpl = _template(template, sections["template"])
-    src = _source(source, sections["source"])
+    src = _source(source, sections["source"], store)
     window, newest = resolve_train_window(src, tpl.input_table, start, end)
     check_window_has_data(src, tpl.input_table, window)
     run_id = str(uuid.uuid4())
@@ -328,7 +392,7 @@ def train(
 
 def score(
     template: TemplateLike,
-    source: SourceLike,
+    source: Optional[SourceLike],
     model_dir: str,
     sink: Union[str, Sink],
     start: Optional[str] = None,
@@ -339,6 +403,7 @@ def score(
     quarantine_dir: Optional[str] = None,
     report: Optional[str] = None,
     allow_overlap: bool = False,
+    store: Optional[str] = None,
 ) -> RunSummary:
     """Score a window with the model in ``model_dir`` and write the ``_CL`` rows to ``sink``.
 
@@ -349,6 +414,7 @@ def score(
     template declares (``Template.emit_modes``, e.g. ``records`` of ``log-patterns``) writes what
     the model's ``emit`` makes of the rows its ``for_emit`` template prepared, to that template's table.
     ``report``: also write a self-contained HTML report of the run there (:mod:`byoml.report`).
+    ``store``: read through the day store in that folder, ingesting the window's missing days first.
     """
     cls = type(template) if isinstance(template, Template) else get_template_class(template)
     if emit not in EMIT_CHOICES and emit not in cls.emit_modes:
@@ -365,7 +431,7 @@ def score(
     check_compatible(metadata, cls.name, cls.version, model_dir)  # before any data is read
     saved = {k: v for k, v in (metadata.get("params") or {}).items()}
     tpl = cls({**saved, **sections["template"]}) if not isinstance(template, Template) else _template(template, sections["template"])
-    src = _source(source, sections["source"])
+    src = _source(source, sections["source"], store)
     snk = open_sink(sink, sections["sink"]) if isinstance(sink, str) else sink
     if not isinstance(snk, Sink):
         raise ConfigError(f"sink {sink!r} is neither a folder, 'loganalytics' nor a byoml.sinks.Sink "

@@ -75,6 +75,7 @@ class RunSummary:
         if any(self.filtered.values()):
             lines.append(f"  {'filtered':<12} " + " · ".join(
                 f"{reason} {n:,}" for reason, n in sorted(self.filtered.items(), key=lambda kv: -kv[1]) if n))
+        row("store", "days_ingested", "days_unchanged", "rows_stored")
         row("used", "events", "pairs", "series", "users", "resources")
         row("results", "scored", "flagged", "written")
         for name, location in self.outputs.items():

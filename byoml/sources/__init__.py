@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 SOURCE_OPTIONS = {
-    "watermark", "late_hours", "staging_dir", "fetch_partitions", "secret_scope", "secret_key", "secret_kind",
+    "store", "watermark", "late_hours", "staging_dir", "fetch_partitions", "secret_scope", "secret_key", "secret_kind",
     # Event Hubs
     "checkpoint_url", "checkpoint_container", "max_wait_seconds", "time_limit_seconds", "consumer_group",
     # la-query
@@ -39,8 +39,11 @@ SOURCE_OPTIONS = {
 }
 
 
-def open_source(uri: str, options: Optional[Mapping[str, Any]] = None) -> ExportSource:
+def open_source(uri: Optional[str], options: Optional[Mapping[str, Any]] = None) -> ExportSource:
     """Open a ``--source``; ``options`` is the config's ``source:`` section.
+
+    ``options["store"]`` (``--store DIR``): read through the day store in that folder
+    (:mod:`byoml.daystore`), ingesting from ``uri`` first; without ``uri``, read only the store.
 
     * a local folder or file (``file://`` optional);
     * ``https://<account>.blob.core.windows.net/<container>[/<prefix>]`` or the path-style
@@ -55,6 +58,11 @@ def open_source(uri: str, options: Optional[Mapping[str, Any]] = None) -> Export
     unknown = sorted(set(options) - SOURCE_OPTIONS)
     if unknown:
         raise ConfigError(f"unknown source option(s) {', '.join(unknown)}; valid: {', '.join(sorted(SOURCE_OPTIONS))}")
+    store = options.pop("store", None)
+    if store:
+        return _open_store(uri, str(store), options)
+    if not uri:
+        raise ConfigError("give --source (an export), or --store (a day store filled by 'byoml ingest')")
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
     if scheme in ("http", "https"):
         from .blob import BlobExportSource
@@ -84,3 +92,18 @@ def open_source(uri: str, options: Optional[Mapping[str, Any]] = None) -> Export
         source.watermark_dir = str(options["watermark"])
         source.late_hours = float(options.get("late_hours", source.late_hours))
     return source
+
+
+def _open_store(uri: Optional[str], store: str, options: Mapping[str, Any]) -> ExportSource:
+    """The day store in ``store``, ingesting from the export ``uri`` (None: the store only)."""
+    from ..daystore import StoreSource
+    from .watermark import DEFAULT_LATE_HOURS
+
+    if options.get("watermark"):
+        raise ConfigError("source.watermark and a store do not go together: the store's manifest records what it "
+                          "ingested, per day (drop watermark; late_hours still sets how far back it looks)")
+    scheme = uri.split("://", 1)[0].lower() if uri and "://" in uri else ""
+    if scheme in ("eventhub", "la-query"):
+        raise ConfigError(f"the day store ingests export folders (a local folder, Blob, abfss://), not {scheme}://")
+    export = open_source(uri, options) if uri else None
+    return StoreSource(store, export, float(options.get("late_hours", DEFAULT_LATE_HOURS)))

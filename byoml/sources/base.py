@@ -68,6 +68,10 @@ class ExportSource(ABC):
     def describe(self) -> str:
         return self.uri
 
+    def for_hints(self) -> "ExportSource":
+        """The source to look in for an error message's hint (the day store's: without ingesting)."""
+        return self
+
     # -- incremental reads ---------------------------------------------------
     def _wm(self, table: str) -> Optional[Watermark]:
         if not self.watermark_dir:

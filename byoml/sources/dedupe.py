@@ -9,7 +9,7 @@ key, the one with the smallest content hash is kept (deterministic).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ..spark import ObservedCounts
 
@@ -26,13 +26,16 @@ def dedupe_on_content(eoi_groups: int, collided: int) -> bool:
     return bool(eoi_groups) and collided > max(EOI_COLLISION_FLOOR, EOI_COLLISION_TOLERANCE * eoi_groups)
 
 
-def dedupe(records, names: Sequence[str], by_event_origin_id: bool):
+def dedupe(records, names: Sequence[str], by_event_origin_id: bool, copies: Optional[str] = None):
     """One record per EventOriginId (or per content, without a usable one), and its counts.
 
     Of the records sharing a key, the one with the smallest content hash is kept, so the choice
     is deterministic. The returned :class:`~byoml.spark.ObservedCounts`, once the frame has been
     computed, holds ``rows``, ``eoi_groups`` (keys that are EventOriginIds) and ``collided``
     (records whose content differs from the kept record of their EventOriginId).
+
+    ``copies`` names a column holding how many identical records each row stands for (rows of the
+    day store, :func:`collapse_copies`): ``collided`` then counts the records, not the rows.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -47,7 +50,7 @@ def dedupe(records, names: Sequence[str], by_event_origin_id: bool):
     # aggregate (a min_by aggregation is slower: benchmarks/README.md).
     by_key = Window.partitionBy(*keys).orderBy("_h1", "_h2")
     ranked = records.select(
-        *names, "_eoi", "_h1", "_h2",
+        *names, "_eoi", "_h1", "_h2", *([copies] if copies else []),
         F.row_number().over(by_key).alias("_rank"),
         F.first("_h1").over(by_key).alias("_kept_h1"),
         F.first("_h2").over(by_key).alias("_kept_h2"),
@@ -60,6 +63,28 @@ def dedupe(records, names: Sequence[str], by_event_origin_id: bool):
     counts = ObservedCounts(ranked, "byoml_dedupe", [
         F.count(F.when(first, True)).alias("rows"),
         F.count(F.when(first & F.col("_eoi").isNotNull(), True)).alias("eoi_groups"),
-        F.count(F.when(differs, True)).alias("collided"),
+        (F.count(F.when(differs, True)) if copies is None
+         else F.coalesce(F.sum(F.when(differs, F.col(copies))), F.lit(0))).alias("collided"),
     ])
     return counts.df.filter(first).select(*names), counts
+
+
+def collapse_copies(records, names: Sequence[str]):
+    """One row per distinct record content, with ``_copies`` (how many records it stands for), and its counts.
+
+    The day store keeps these rows: records repeated byte for byte (export retries) are one event
+    under either rule of :func:`dedupe`, so collapsing them first changes no later choice, while the
+    EventOriginId rule and the counts are applied on reading (``_eoi``, ``_h1``, ``_h2`` are kept).
+    The returned :class:`~byoml.spark.ObservedCounts` holds ``rows`` once the frame was computed.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    by_content = Window.partitionBy("_h1", "_h2")
+    ranked = records.select(
+        *names, "_eoi", "_h1", "_h2",
+        F.row_number().over(by_content.orderBy("_h1")).alias("_rank"),
+        F.count(F.lit(1)).over(by_content).alias("_copies"),
+    )
+    counts = ObservedCounts(ranked, "byoml_copies", [F.count(F.when(F.col("_rank") == 1, True)).alias("rows")])
+    return counts.df.filter(F.col("_rank") == 1).drop("_rank"), counts

@@ -35,7 +35,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 from ..errors import EmptyWindowError, MissingColumnError, SchemaError
 from ..spark import ObservedCounts, materialize, timestamp_literal
 from ..timewindow import TimeWindow
-from .dedupe import dedupe, dedupe_on_content
+from .dedupe import collapse_copies, dedupe, dedupe_on_content
 from .lines import RemoteLines
 from .schemas import SUPPORTED_TYPES, TABLE_REQUIRED, declared_schema
 
@@ -102,6 +102,8 @@ class ReadResult:
         self.schema = dict(schema)
         self.window = window
         self._quarantine = quarantine  # quarantined rows, parsed again from the files that hold them
+        self.notes: List[str] = []  # what the run summary should say about this read
+        self.quarantine_at: Optional[str] = None  # where the read's quarantine already is (the day store's)
 
     def check(self) -> None:
         """Raise when the window holds no usable record or a required column is absent.
@@ -141,7 +143,7 @@ class ReadResult:
         The folder holds the part files only: no ``_SUCCESS`` marker and, on local paths, none of
         the ``.crc`` checksum files Hadoop's local file system writes beside every file.
         """
-        if self.stats.quarantined == 0:
+        if self.stats.quarantined == 0 or self._quarantine is None:  # none, or kept elsewhere (the day store)
             return None
         self.quarantine().orderBy("File", "Line").coalesce(1).write.mode("overwrite").options(
             **CLEAN_WRITE_OPTIONS).json(path)
@@ -212,6 +214,15 @@ def infer_schema(spark, paths: Inputs) -> Dict[str, str]:
         out[name] = next((v for k, v in mapping.items() if isinstance(dtype, k)), "string")
     out["TimeGenerated"] = "timestamp"
     return out
+
+
+def column_types(schema: Mapping[str, str], columns: Optional[Sequence[str]], required: Sequence[str]) -> Dict[str, str]:
+    """The columns a read types (``columns`` of ``schema``, or all of it, plus the ``required`` ones)."""
+    types = _type_columns(schema, columns)
+    for name in required:
+        if name not in types:
+            types[name] = schema.get(name, "string")
+    return types
 
 
 def _fill_status_counts(stats: ReadStats, counts, required: Sequence[str]) -> None:
@@ -445,6 +456,8 @@ def read_export_files(
     stats: Optional[ReadStats] = None,
     build: Optional[Callable] = None,
     wrapped: Optional[bool] = None,
+    keep_copies: bool = False,
+    finish: Optional[Callable] = None,
 ) -> ReadResult:
     """Read export files of ``table`` into a clean DataFrame for ``window``.
 
@@ -460,6 +473,12 @@ def read_export_files(
     ``wrapped``: whether lines are ``{"records":[...]}`` bodies (Event Hubs); None finds out
     (export files are not: a read that finds bodies parses the files again, unwrapping them).
 
+    ``keep_copies`` (the day store's ingest): records repeated byte for byte are collapsed into one
+    row with ``_copies``, and ``_eoi``, ``_h1``, ``_h2`` are kept, so that a read of the store applies
+    the dedupe rule across days (:func:`byoml.sources.dedupe.collapse_copies`); ``duplicates`` then
+    counts the collapsed copies. ``finish`` is the action that computes the built frame (default:
+    :func:`byoml.spark.materialize`; the ingest writes it instead) and gives the result's ``df``.
+
     Raises :class:`EmptyWindowError` when no record of the table lies in the window.
     """
     from pyspark.sql import functions as F
@@ -473,21 +492,18 @@ def read_export_files(
     if schema is None:
         schema = infer_schema(spark, paths)
         log.info("table %s is not declared; inferred %d columns", table, len(schema))
-    types = _type_columns(schema, columns)
-    for name in required:
-        if name not in types:
-            types[name] = schema.get(name, "string")
-
+    types = column_types(schema, columns, required)
     names = list(types)
     by_eoi = "EventOriginId" in types
     is_ok = F.col("_status") == OK
     bad = F.col("_status").isin(*BAD)
     build = build or (lambda df: df)
+    finish = finish or materialize
 
     def one_pass(unwrap: bool, by_event_origin_id: bool):
         """Parse, count, dedupe and build, as one computation: (df, read counts, dedupe counts)."""
-        parsed = parse_records(spark, paths, table, window, types, classify=False, eoi_key=by_event_origin_id,
-                               unwrap=unwrap)
+        parsed = parse_records(spark, paths, table, window, types, classify=False,
+                               eoi_key=by_event_origin_id and not keep_copies, unwrap=unwrap)
         read_counts = ObservedCounts(parsed, "byoml_read", [
             F.count(F.lit(1)).alias("records"),
             *[F.count(F.when(F.col("_status") == code, True)).alias(label) for code, label in (
@@ -501,8 +517,11 @@ def read_export_files(
             # the files to read again for the quarantine (bounded by the listing the driver holds)
             F.array_sort(F.collect_set(F.when(bad, F.col("_file")))).alias("bad_files"),
         ])
-        deduped, dedupe_counts = dedupe(read_counts.df.filter(is_ok), names, by_event_origin_id=by_event_origin_id)
-        df = materialize(build(deduped))
+        if keep_copies:
+            deduped, dedupe_counts = collapse_copies(read_counts.df.filter(is_ok), names)
+        else:
+            deduped, dedupe_counts = dedupe(read_counts.df.filter(is_ok), names, by_event_origin_id=by_event_origin_id)
+        df = finish(build(deduped))
         return df, read_counts.get(), dedupe_counts.get()
 
     unwrap = bool(wrapped)
@@ -512,10 +531,12 @@ def read_export_files(
         unwrap = True
         df, counts, kept = one_pass(unwrap, by_eoi)
     _fill_status_counts(stats, counts, required)
-    eoi_groups, collided = int(kept["eoi_groups"] or 0), int(kept["collided"] or 0)
+    eoi_groups, collided = int(kept.get("eoi_groups") or 0), int(kept.get("collided") or 0)
     # redacted or re-used ids (e.g. in published datasets): the files are parsed once more
     # (such data sets are small)
-    if dedupe_on_content(eoi_groups, collided):
+    if keep_copies:
+        stats.dedupe = "content"  # identical records only; the store's reader applies the whole rule
+    elif dedupe_on_content(eoi_groups, collided):
         log.info("%d records share an EventOriginId with other content: deduplicating on content", collided)
         df, _, kept = one_pass(unwrap, False)
         stats.dedupe = "content"
