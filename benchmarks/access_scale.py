@@ -6,13 +6,19 @@ For each size N (events in the export, default 1M and 5M) this script:
 2. runs, each in a fresh process (so Spark start is included) while sampling the RSS of
    the whole process tree (Python + JVM; the scores are evaluated afterwards, outside it):
    * ``bare``: ``spark.read.json`` of the files with a 6-column schema, grouped by pair (the floor);
-   * ``byoml``: ``byoml.run.train`` + ``byoml.run.score`` of the template, as the CLI runs them;
+   * ``byoml``: ``byoml.run.train`` + ``byoml.run.score`` of the template from the export JSON, as the
+     CLI runs them (a cold train + score);
+   * ``store-fill``: ``byoml.run.ingest`` of the training days into a fresh day store (the backfill,
+     once; the daily score jobs keep it warm after);
+   * ``store-train``: ``byoml.run.train`` from the warm store only, as the weekly train job runs;
+   * ``store-score``: ``byoml.run.score`` of the newest day with the export and the store, ingesting
+     that one new day first, as the daily score job runs;
    * ``byo-ml``: the Sentinel BYO-ML recipe on the same files (events per active day, implicit
      ALS rank 10, negated per-tenant z-score of the predicted affinity);
 3. prints wall time per stage, events/s, peak RSS and the ratios.
 
     pip install ".[bench]"
-    python benchmarks/access_scale.py                 # 1M and 5M
+    python benchmarks/access_scale.py                 # 1M and 5M, every mode
     python benchmarks/access_scale.py --events 1000000
     python benchmarks/access_scale.py --events 1000000 --event-log /tmp/events   # + where the time went
 """
@@ -136,6 +142,60 @@ def child_byoml(export: str, work: str) -> dict:
             "sink": sink}
 
 
+def child_store_fill(export: str, work: str) -> dict:
+    t0 = time.perf_counter()
+    from byoml.run import ingest
+    from byoml.spark import get_spark
+
+    spark = get_spark()
+    t1 = time.perf_counter()
+    with open(os.path.join(export, "labels.json")) as fh:
+        labels = json.load(fh)
+    store = os.path.join(work, "store")
+    shutil.rmtree(store, ignore_errors=True)
+    run = ingest(export, store, end=labels["train_window"]["end"], spark=spark)
+    stages = {"spark start": t1 - t0, **{k: v for k, v in run.stages}}
+    return {"stages": stages, "days": run.counts["days_ingested"], "records": run.counts["records"],
+            "rows_stored": run.counts["rows_stored"]}
+
+
+def child_store_train(export: str, work: str) -> dict:
+    t0 = time.perf_counter()
+    from byoml.run import train
+    from byoml.spark import get_spark
+
+    spark = get_spark()
+    t1 = time.perf_counter()
+    with open(os.path.join(export, "labels.json")) as fh:
+        labels = json.load(fh)
+    model = os.path.join(work, "model-store")
+    shutil.rmtree(model, ignore_errors=True)
+    tr = train("anomalous-resource-access", None, model, end=labels["train_window"]["end"], spark=spark,
+               store=os.path.join(work, "store"))
+    return {"stages": {"spark start": t1 - t0, **{f"train {k}": v for k, v in tr.stages}},
+            "events": tr.counts["records"], "rows_read": tr.counts["rows_read"]}
+
+
+def child_store_score(export: str, work: str) -> dict:
+    t0 = time.perf_counter()
+    from byoml.run import score
+    from byoml.spark import get_spark
+
+    spark = get_spark()
+    t1 = time.perf_counter()
+    with open(os.path.join(export, "labels.json")) as fh:
+        labels = json.load(fh)
+    sink = os.path.join(work, "sink-store")
+    shutil.rmtree(sink, ignore_errors=True)
+    sc = score("anomalous-resource-access", export, os.path.join(work, "model-store"), sink,
+               start=labels["score_window"]["start"], end=labels["score_window"]["end"], emit="all", spark=spark,
+               store=os.path.join(work, "store"))
+    ingested = [n for n in sc.notes if n.startswith("ingested")]
+    return {"stages": {"spark start": t1 - t0, **{f"score {k}": v for k, v in sc.stages}},
+            "records": sc.counts["records"], "scored": sc.counts["scored"], "ingested": ingested[0][:60] if ingested else "",
+            "sink": sink}
+
+
 def evaluate_byoml(result: dict, export: str) -> None:
     """Quality of the byoml run's scores against the export's labels (in this process, after the run)."""
     from byoml.evaluate import load_scores, resource_access_metrics
@@ -192,7 +252,9 @@ def child_byo_ml(export: str, work: str) -> dict:
             "ratings": n, "pairs": result["pairs"], "null_scores": result["null_scores"]}
 
 
-CHILDREN = {"bare": child_bare, "byoml": child_byoml, "byo-ml": child_byo_ml}
+CHILDREN = {"bare": child_bare, "byoml": child_byoml, "store-fill": child_store_fill, "store-train": child_store_train,
+            "store-score": child_store_score, "byo-ml": child_byo_ml}
+MODES = "bare,byoml,store-fill,store-train,store-score,byo-ml"  # the store modes in this order: fill, train, score
 
 
 def ensure_export(work: str, events: int, seed: int) -> str:
@@ -213,7 +275,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, action="append", help="events in the export (repeatable)")
     parser.add_argument("--work", default=os.path.join(HERE, ".work", "access"))
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--modes", default="bare,byoml,byo-ml")
+    parser.add_argument("--modes", default=MODES)
     parser.add_argument("--event-log", default="", help="keep each run's Spark event log under <dir>/<events>/<mode> and print its phases")
     parser.add_argument("--child")
     parser.add_argument("--export")
@@ -233,7 +295,7 @@ def main() -> None:
         for mode in args.modes.split(","):
             log_dir = os.path.join(args.event_log, str(n), mode) if args.event_log else ""
             results[mode] = r = run_child(mode, export, work, log_dir)
-            if mode == "byoml":
+            if mode in ("byoml", "store-score"):
                 evaluate_byoml(r, export)
             stages = " · ".join(f"{k} {v:.1f}s" for k, v in r["stages"].items())
             print(f"{mode:>7}: wall {r['wall']:.1f}s, peak RSS {r['peak_rss_gb']:.2f} GB, {n / r['wall']:,.0f} events/s")
@@ -247,6 +309,25 @@ def main() -> None:
         if "byoml" in results and "byo-ml" in results:
             print(f"byoml / BYO-ML recipe: {results['byoml']['wall'] / results['byo-ml']['wall']:.2f}x wall, "
                   f"{results['byoml']['peak_rss_gb'] / results['byo-ml']['peak_rss_gb']:.2f}x peak RSS")
+        print_table(n, results)
+
+
+def _train_seconds(result: dict) -> float:
+    return sum(v for k, v in result["stages"].items() if k.startswith("train "))
+
+
+def print_table(n: int, results: dict) -> None:
+    """The modes side by side: wall, peak RSS, and against the cold train + score and the recipe."""
+    print(f"\n| mode ({n:,} events) | wall | peak RSS | vs bare read | vs recipe |")
+    print("|---|---|---|---|---|")
+    bare, recipe = results.get("bare"), results.get("byo-ml")
+    for mode, r in results.items():
+        cells = [f"{r['wall']:.1f} s", f"{r['peak_rss_gb']:.2f} GB",
+                 f"{r['wall'] / bare['wall']:.2f}x" if bare else "", f"{r['wall'] / recipe['wall']:.2f}x" if recipe else ""]
+        print(f"| {mode} | " + " | ".join(cells) + " |")
+    if "byoml" in results and "store-train" in results:
+        cold, warm = _train_seconds(results["byoml"]), _train_seconds(results["store-train"])
+        print(f"train from the warm store / cold train (read + fit + save): {warm:.1f} s / {cold:.1f} s = {warm / cold:.2f}x")
 
 
 if __name__ == "__main__":

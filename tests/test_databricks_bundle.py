@@ -40,6 +40,7 @@ BUNDLE = REPO / "databricks.yml"
 ML_TEMPLATES = sorted(name for name in BUILTIN if name != "access-rarity")  # access-rarity is the reference
 # the score jobs that run hourly (reading what the export appended, with a watermark), and each score job's DCR
 HOURLY = {"usage-regression", "series-decompose", "log-patterns"}
+STORED = {"anomalous-resource-access", "masquerading-process"}  # daily score jobs: read through the day store
 DCR_VARS = {"anomalous-resource-access": "access", "usage-regression": "usage", "series-decompose": "usage",
             "log-patterns": "logpatterns", "masquerading-process": "masquerading", "series-forecast": "forecast"}
 # values a deployer passes with --var; placeholders in the shapes the jobs expect
@@ -318,7 +319,11 @@ def test_every_parameter_parses_with_the_byoml_parser_and_means_what_the_job_say
         args = parse(params)
         assert args.command == task["task_key"], key
         get_template_class(args.template)  # a registered template
-        assert args.source == DEPLOY_VARS["source_url"]
+        if args.template in STORED:  # the SecurityEvent day store: score jobs fill it, the train job reads only it
+            assert args.store == f"{DEPLOY_VARS['model_location']}/store"
+            assert args.source == (None if args.command == "train" else DEPLOY_VARS["source_url"])
+        else:
+            assert args.source == DEPLOY_VARS["source_url"] and args.store is None
         assert args.model == f"{DEPLOY_VARS['model_location']}/{args.template}/model"
         for bound in (args.start, args.end):
             if bound:

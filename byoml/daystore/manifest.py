@@ -82,12 +82,15 @@ class Manifest:
         self.store_dir = os.path.abspath(store_dir)
         self.table = table
         self.root = os.path.join(self.store_dir, table.lower())
+        self._load()
+
+    def _load(self) -> None:
         found = latest_step(os.path.join(self.root, "_manifest"))
-        state = found[1] if found else {"format": FORMAT, "table": table, "days": {}}
+        state = found[1] if found else {"format": FORMAT, "table": self.table, "days": {}}
         if int(state.get("format", 0)) > FORMAT:
             raise ConfigError(f"the store {self.root} was written by a newer byoml (format {state['format']}); upgrade")
         self.days: Dict[str, DayEntry] = {d: DayEntry(**e) for d, e in state.get("days", {}).items()}
-        self._sequence = int(state.get("sequence", 0))
+        self._sequence = max(int(state.get("sequence", 0)), getattr(self, "_sequence", 0))
         self._retired: List[str] = list(state.get("retired", []))
 
     # -- reading --------------------------------------------------------------
@@ -122,19 +125,30 @@ class Manifest:
         """Make ``entry`` the current version of its day (one new manifest step).
 
         The version it replaces is retired, and deleted at the next commit: a reader that listed
-        the old version just before this one has that long to read it.
+        the old version just before this one has that long to read it. The newest state is read
+        again first, so days another job committed meanwhile are kept (two jobs writing the same
+        step number: the second one reads again and writes the next).
         """
-        old = self.days.get(entry.day)
         entry.ingested = format_time(dt.datetime.now(UTC))
-        self.days[entry.day] = entry
-        doomed, self._retired = self._retired, []
-        if old is not None and old.version != entry.version:
-            self._retired = [self.path_of(old)] + ([old.quarantine] if old.quarantine else [])
-        state = {"format": FORMAT, "table": self.table, "sequence": self._sequence, "retired": self._retired,
-                 "days": {d: asdict(e) for d, e in sorted(self.days.items())}}
-        write_step(os.path.join(self.root, "_manifest"), state)
-        for path in doomed:
-            shutil.rmtree(path, ignore_errors=True)
+        for attempt in range(3):
+            self._load()
+            old = self.days.get(entry.day)
+            self.days[entry.day] = entry
+            doomed, retired = self._retired, []
+            if old is not None and old.version != entry.version:
+                retired = [self.path_of(old)] + ([old.quarantine] if old.quarantine else [])
+            state = {"format": FORMAT, "table": self.table, "sequence": self._sequence, "retired": retired,
+                     "days": {d: asdict(e) for d, e in sorted(self.days.items())}}
+            try:
+                write_step(os.path.join(self.root, "_manifest"), state)
+            except FileExistsError:
+                if attempt == 2:
+                    raise
+                continue
+            self._retired = retired
+            for path in doomed:
+                shutil.rmtree(path, ignore_errors=True)
+            return
 
     def discard(self, entry: DayEntry) -> None:
         """Remove what an ingest that failed wrote for ``entry`` (never committed)."""
