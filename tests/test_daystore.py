@@ -157,8 +157,12 @@ def test_records_of_one_event_in_two_days_are_one_row_as_in_the_export_read(spar
     with open(second, "a", encoding="utf-8") as fh:  # the export delivered one event again, a day later
         fh.write(json.dumps(record) + "\n")
     store = str(tmp_path / "store")
-    ingest(str(data), store, spark=spark)
-    got = StoreSource(store).read(spark, "SecurityEvent", TimeWindow()).stats.to_dict()
+    newest = max(day_files)
+    ingest(str(data), store, start=f"{newest:%Y-%m-%d}", spark=spark)  # as a score job would: its day only
+    assert len(Manifest(store, "SecurityEvent").days) == 1
+    # a read of the whole export through the store ingests every day it lacks first
+    got = StoreSource(store, src).read(spark, "SecurityEvent", TimeWindow()).stats.to_dict()
+    assert len(Manifest(store, "SecurityEvent").days) == len(day_files)
     want = src.read(spark, "SecurityEvent", TimeWindow()).stats.to_dict()
     assert want["duplicates"] >= 1
     for name in ("records", "quarantined", "duplicates", "out_of_window", "rows", "dedupe"):

@@ -43,20 +43,22 @@ class IngestReport:
                 f"{c['malformed'] + c['schema_errors']:,} quarantined, {c['duplicates']:,} identical copies collapsed")
 
 
-def listing_window(manifest: Manifest, window: TimeWindow, late_hours: float) -> TimeWindow:
-    """The whole days to list: ``window``'s; without a start, from ``late_hours`` before the newest stored folder
-    (the whole export on a first ingest)."""
+def listing_window(manifest: Manifest, window: TimeWindow, late_hours: float, incremental: bool = True) -> TimeWindow:
+    """The whole days to list: ``window``'s; without a start and ``incremental``, from ``late_hours`` before the
+    newest stored folder (the whole export on a first ingest)."""
     start = window.start
-    if start is None:
+    if start is None and incremental:
         latest = manifest.latest_time()
         start = latest - dt.timedelta(hours=late_hours) if latest is not None else None
     return whole_days(TimeWindow(start, window.end))
 
 
-def ingest(spark, source: ExportSource, manifest: Manifest, window: TimeWindow, late_hours: float = 12.0) -> IngestReport:
-    """Bring the store's days of ``window`` up to date with ``source`` (see :func:`listing_window`)."""
+def ingest(spark, source: ExportSource, manifest: Manifest, window: TimeWindow, late_hours: float = 12.0,
+           incremental: bool = True) -> IngestReport:
+    """Bring the store's days of ``window`` up to date with ``source`` (see :func:`listing_window`;
+    ``incremental=False``: a window without a start lists the whole export, as a read of it needs)."""
     table = manifest.table
-    files, walk = source.list_files(table, listing_window(manifest, window, late_hours))
+    files, walk = source.list_files(table, listing_window(manifest, window, late_hours, incremental))
     if walk.flat or any(f.folder_time is None for f in files):
         raise SourceError(f"the day store needs the export folder layout (y=/m=/d=/h=/m=) to place records in days; "
                           f"{source.describe()} has none for {table}: read it without --store")

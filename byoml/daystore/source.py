@@ -54,11 +54,12 @@ class StoreSource(ExportSource):
     def for_hints(self) -> ExportSource:
         return StoreSource(self.store_dir, None, self.late_hours)
 
-    def ingest(self, spark, table: str, window: TimeWindow) -> Optional[IngestReport]:
-        """Bring the store's days of ``window`` (and ``late_hours`` before it) up to date with the export."""
+    def ingest(self, spark, table: str, window: TimeWindow, incremental: bool = True) -> Optional[IngestReport]:
+        """Bring the store's days of ``window`` up to date with the export (``incremental``: a window without
+        a start begins ``late_hours`` before the newest stored folder; else it is the whole export)."""
         if self.export is None:
             return None
-        report = ingest(spark, self.export, self.manifest(table), window, self.late_hours)
+        report = ingest(spark, self.export, self.manifest(table), window, self.late_hours, incremental)
         self.reports.append(report)
         return report
 
@@ -67,7 +68,7 @@ class StoreSource(ExportSource):
         report = None
         if self.export is not None:
             look_back = window.extended_back(dt.timedelta(hours=self.late_hours)) if window.start else window
-            report = self.ingest(spark, table, look_back)
+            report = self.ingest(spark, table, look_back, incremental=False)  # every day the read needs
         result = read_store(spark, self.manifest(table), window, columns, required, build)
         note = report.note(self.store_dir) if report else None
         if note:
