@@ -12,11 +12,12 @@ import pytest
 
 from byoml.config import load_config
 from byoml.errors import ConfigError, EmptyWindowError, SeriesError
-from byoml.templates import RunInfo, get_template, load_model, save_model
+from byoml.templates import get_template, load_model, save_model
 from byoml.templates.series_forecast.thresholds import first_crossing, running
 from byoml.timewindow import UTC, TimeWindow
 
 from .conftest import REPO, shared_data
+from .series_runs import fit_window, score_window, to_spark
 
 START = dt.datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 TRAIN = TimeWindow(START, START + dt.timedelta(days=21))
@@ -41,22 +42,12 @@ def usage_rows(days: int = 30, seed: int = 4) -> pd.DataFrame:
                       for name, v in series.items()], ignore_index=True)
 
 
-def to_spark(spark, rows: pd.DataFrame):
-    return spark.createDataFrame(rows, "TimeGenerated timestamp, DataType string, Quantity double")
-
-
 def fit(spark, rows, config=None):
-    tpl = get_template("series-forecast", config or {})
-    train = rows[(rows.TimeGenerated >= TRAIN.start) & (rows.TimeGenerated < TRAIN.end)]
-    return tpl, tpl.fit(tpl.prepare(to_spark(spark, train)), TRAIN)
+    return fit_window(spark, "series-forecast", rows, TRAIN, config)
 
 
 def score(spark, model, rows, window=SCORE) -> pd.DataFrame:
-    tpl = model.template
-    read = rows[(rows.TimeGenerated >= window.start - tpl.score_lookback) & (rows.TimeGenerated < window.end)]
-    run = RunInfo(run_id="r1", run_time=window.end, window=window, model_version="v1")
-    out = model.score(tpl.prepare(to_spark(spark, read)), run).toPandas()
-    return out.sort_values(["DataType", "Step"]).reset_index(drop=True)
+    return score_window(spark, model, rows, window, ["DataType", "Step"])
 
 
 @pytest.fixture(scope="module")

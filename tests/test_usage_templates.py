@@ -13,6 +13,7 @@ from byoml.templates import RunInfo, get_template, load_model, save_model
 from byoml.timewindow import UTC, TimeWindow
 
 from .conftest import REPO
+from .series_runs import fit_window, score_window, to_spark
 
 TEMPLATES = ["usage-regression", "series-decompose"]
 START = dt.datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
@@ -33,25 +34,13 @@ def usage_rows(days: int = 14, types=("Syslog", "Perf", "SecurityEvent"), seed: 
     return pd.concat(frames, ignore_index=True)
 
 
-def to_spark(spark, rows: pd.DataFrame):
-    return spark.createDataFrame(rows, "TimeGenerated timestamp, DataType string, Quantity double")
-
-
 def fit_score(spark, name, rows, config=None, window=SCORE):
-    tpl = get_template(name, config or {})
-    train = rows[(rows.TimeGenerated >= TRAIN.start) & (rows.TimeGenerated < TRAIN.end)]
-    model = tpl.fit(tpl.prepare(to_spark(spark, train)), TRAIN)
-    out = score_df(spark, model, rows, window)
-    return tpl, model, out
+    tpl, model = fit_window(spark, name, rows, TRAIN, config)
+    return tpl, model, score_df(spark, model, rows, window)
 
 
 def score_df(spark, model, rows, window=SCORE) -> pd.DataFrame:
-    tpl = model.template
-    lo = window.start - tpl.score_lookback
-    read = rows[(rows.TimeGenerated >= lo) & (rows.TimeGenerated < window.end)]
-    run = RunInfo(run_id="r1", run_time=window.end, window=window, model_version="v1")
-    df = model.score(tpl.prepare(to_spark(spark, read)), run).toPandas()
-    return df.sort_values(["DataType", "TimeGenerated"]).reset_index(drop=True)
+    return score_window(spark, model, rows, window, ["DataType", "TimeGenerated"])
 
 
 @pytest.fixture(scope="module")
