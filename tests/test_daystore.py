@@ -198,3 +198,30 @@ def test_cli_ingest_and_bad_stores_are_refused(spark, access_sample, tmp_path, c
     assert code == EXIT_USAGE and "not eventhub://" in capsys.readouterr().err
     code = main(["ingest", "--source", str(root), "--store", str(store), "--table", "MyTable_CL"])
     assert code == EXIT_USAGE and "declared schema" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("by_eoi", [True, False])
+def test_dedupe_rare_keeps_what_the_window_keeps_and_counts_alike(spark, by_eoi):
+    """The store read's dedupe (keys counted first, only shared keys sorted) against the window rule."""
+    from byoml.sources.dedupe import dedupe, dedupe_rare
+
+    rows = [  # (v, _eoi, _h1, _h2)
+        ("a", "e1", 10, 1),            # alone
+        ("b", "e2", 20, 2), ("b", "e2", 20, 2), ("b", "e2", 20, 2),  # one event three times, identical
+        ("c", "e3", 31, 3), ("d", "e3", 30, 4), ("d", "e3", 30, 4),  # one id, two contents: the smaller _h1 is kept
+        ("e", None, 40, 5), ("e", None, 40, 5),  # no id: on content
+        ("f", None, 41, 6),
+        ("g", "e4", 50, 7), ("h", "e4", 52, 8), ("i", "e4", 51, 9), ("i", "e4", 51, 9),
+    ]
+    df = spark.createDataFrame(rows, "v string, _eoi string, _h1 long, _h2 long")
+    want, want_counts = dedupe(df, ["v"], by_eoi)
+    want_rows = sorted(r.v for r in want.collect())
+    got, got_counts = dedupe_rare(df, ["v"], by_eoi)
+    assert sorted(r.v for r in got.collect()) == want_rows
+    assert want_rows == (["a", "b", "d", "e", "f", "g"] if by_eoi else ["a", "b", "c", "d", "e", "f", "g", "h", "i"])
+    expected = want_counts.get()
+    counts = got_counts
+    assert counts["rows"] == expected["rows"]
+    assert counts["collided"] == expected["collided"] == (1 + 1 + 2 if by_eoi else 0)
+    if by_eoi:
+        assert counts["eoi_groups"] == expected["eoi_groups"] == 4

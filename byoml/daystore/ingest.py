@@ -1,4 +1,4 @@
-"""Ingest: parse, type, quarantine and collapse each export day once, into a Parquet partition of the store.
+"""Ingest: parse, type and quarantine each export day once, into a Parquet partition of the store.
 
 A day is the UTC day of the export folders (``y=/m=/d=``), so it is exactly the set of files a
 day's read of the export lists. A day is ingested when the store does not hold it, or when one of
@@ -40,7 +40,7 @@ class IngestReport:
         c = self.counts
         days = self.ingested[0] if len(self.ingested) == 1 else f"{self.ingested[0]} .. {self.ingested[-1]}"
         return (f"ingested {len(self.ingested)} day(s) ({days}) into the store {store}: {c['records']:,} records, "
-                f"{c['malformed'] + c['schema_errors']:,} quarantined, {c['duplicates']:,} identical copies collapsed")
+                f"{c['malformed'] + c['schema_errors']:,} quarantined")
 
 
 def listing_window(manifest: Manifest, window: TimeWindow, late_hours: float, incremental: bool = True) -> TimeWindow:

@@ -27,7 +27,7 @@ from ..sources.layout import ExportFile
 from ..statefiles import latest_step, write_step
 from ..timewindow import UTC, TimeWindow, format_time, parse_time
 
-FORMAT = 1
+FORMAT = 2  # 2: a day's rows keep copies of a record (format 1 collapsed them into a _copies count)
 #: the read counts a day keeps; a read of several days sums them
 DAY_COUNTS = ("files", "bytes", "records", "malformed", "schema_errors", "other_table", "duplicates", "rows",
               "truncated_bodies", "recovered", "cut_off")
@@ -89,6 +89,9 @@ class Manifest:
         state = found[1] if found else {"format": FORMAT, "table": self.table, "days": {}}
         if int(state.get("format", 0)) > FORMAT:
             raise ConfigError(f"the store {self.root} was written by a newer byoml (format {state['format']}); upgrade")
+        if found and int(state.get("format", 0)) < FORMAT:
+            raise ConfigError(f"the store {self.root} was written by an older byoml (format {state.get('format')}); "
+                              "ingest again into a new folder")
         self.days: Dict[str, DayEntry] = {d: DayEntry(**e) for d, e in state.get("days", {}).items()}
         self._sequence = max(int(state.get("sequence", 0)), getattr(self, "_sequence", 0))
         self._retired: List[str] = list(state.get("retired", []))

@@ -1,11 +1,11 @@
 """Read a window from the day store into the same :class:`~byoml.sources.reader.ReadResult` an export read gives.
 
-The stored rows are a day's clean records, identical copies collapsed (``_copies``). The read
-filters them exactly on ``TimeGenerated``, then applies the reader's dedupe rule across the
-days read (:func:`byoml.sources.dedupe.dedupe`, counting copies), so for a window of whole days
-every count equals the export read's: records, quarantined, other tables and truncated bodies are
-the stored days' counts; duplicates, rows, outside the window and the columns present are counted
-here, weighting each row by its copies.
+The stored rows are a day's clean records, as the export holds them (copies included). The read
+filters them exactly on ``TimeGenerated``, then applies the reader's dedupe rule across the days
+read (:func:`byoml.sources.dedupe.dedupe_rare`: keys counted first, only the rows of shared keys
+sorted), so for a window of whole days every count equals the export read's: records,
+quarantined, other tables and truncated bodies are the stored days' counts; duplicates, rows,
+outside the window and the columns present are counted here.
 """
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from typing import Callable, List, Optional, Sequence
 
 from ..errors import ConfigError, EmptyWindowError
 from ..paths import to_spark_path
-from ..sources.dedupe import dedupe, dedupe_on_content
+from ..sources.dedupe import dedupe_on_content, dedupe_rare
 from ..sources.reader import ReadResult, ReadStats, column_types
 from ..sources.schemas import declared_schema
 from ..spark import ObservedCounts, materialize, timestamp_literal
 from ..timewindow import TimeWindow
 from .manifest import DAY_COUNTS, Manifest, whole_days
 
-KEY_COLUMNS = ("_eoi", "_h1", "_h2", "_copies")
+KEY_COLUMNS = ("_eoi", "_h1", "_h2")
 
 
 def store_schema(table: str):
@@ -69,38 +69,39 @@ def read_store(spark, manifest: Manifest, window: TimeWindow, columns: Optional[
                                for n in names], *KEY_COLUMNS)
     else:
         frame = spark.createDataFrame([], ", ".join([f"`{n}` {t}" for n, t in types.items()]
-                                                    + ["_eoi string, _h1 long, _h2 long, _copies long"]))
+                                                    + ["_eoi string, _h1 long, _h2 long"]))
     time = F.col("TimeGenerated")
     in_window = F.lit(True)
     if window.start is not None:
         in_window = in_window & (time >= timestamp_literal(window.start))
     if window.end is not None:
         in_window = in_window & (time < timestamp_literal(window.end))
-    copies = F.col("_copies")
     build = build or (lambda df: df)
 
-    def one_pass(by_event_origin_id: bool):
+    def keyed_pass(by_event_origin_id: bool):
+        """The deduplicated records (not computed yet), and the read's and the dedupe's counts (computed)."""
         observed = ObservedCounts(frame, "byoml_store", [
-            F.sum(F.when(~in_window, copies)).alias("out_of_window"),
-            F.sum(F.when(in_window, copies)).alias("ok"),
-            *[F.sum(F.when(in_window & F.col(name).isNotNull(), copies)).alias(f"present_{i}")
+            F.count(F.when(~in_window, True)).alias("out_of_window"),
+            F.count(F.when(in_window, True)).alias("ok"),
+            *[F.count(F.when(in_window & F.col(name).isNotNull(), True)).alias(f"present_{i}")
               for i, name in enumerate(required)],
         ])
-        deduped, kept = dedupe(observed.df.filter(in_window), names, by_event_origin_id, copies="_copies")
-        df = materialize(build(deduped))
-        return df, observed.get(), kept.get()
+        deduped, kept = dedupe_rare(frame.filter(in_window), names, by_event_origin_id,
+                                    observed=observed.df.filter(in_window))
+        return deduped, observed.get(), kept
 
     by_eoi = "EventOriginId" in types
-    df, counts, kept = one_pass(by_eoi)
+    deduped, counts, kept = keyed_pass(by_eoi)
     eoi_groups, collided = int(kept.get("eoi_groups") or 0), int(kept.get("collided") or 0)
     if dedupe_on_content(eoi_groups, collided):
-        df, counts, kept = one_pass(False)
+        deduped, counts, kept = keyed_pass(False)
         stats.dedupe = "content"
     else:
         stats.dedupe = "EventOriginId" if eoi_groups else "content"
+    df = materialize(build(deduped))
     stats.rows = int(kept["rows"] or 0)
     ok = int(counts["ok"] or 0)
-    # copies collapsed at ingest are duplicates too (their day's count), and so are records of one event across days
+    # records of one event, in one day or across days
     stats.duplicates = ok - stats.rows
     stats.out_of_window = int(counts["out_of_window"] or 0)
     stats.present = {name: int(counts[f"present_{i}"] or 0) for i, name in enumerate(required)}

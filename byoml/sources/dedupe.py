@@ -9,11 +9,12 @@ key, the one with the smallest content hash is kept (deterministic).
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 from ..spark import ObservedCounts
 
 EOI_COLLISION_TOLERANCE = 0.01  # share of EventOriginIds allowed to carry different records
+BROADCAST_SHARED_KEYS = 1_000_000  # 16 bytes each: the keys held by several rows are sent to every task below this
 EOI_COLLISION_FLOOR = 10  # ... and at least this many, so a few re-ingested events never flip the mode
 
 
@@ -26,16 +27,13 @@ def dedupe_on_content(eoi_groups: int, collided: int) -> bool:
     return bool(eoi_groups) and collided > max(EOI_COLLISION_FLOOR, EOI_COLLISION_TOLERANCE * eoi_groups)
 
 
-def dedupe(records, names: Sequence[str], by_event_origin_id: bool, copies: Optional[str] = None):
+def dedupe(records, names: Sequence[str], by_event_origin_id: bool):
     """One record per EventOriginId (or per content, without a usable one), and its counts.
 
     Of the records sharing a key, the one with the smallest content hash is kept, so the choice
     is deterministic. The returned :class:`~byoml.spark.ObservedCounts`, once the frame has been
     computed, holds ``rows``, ``eoi_groups`` (keys that are EventOriginIds) and ``collided``
     (records whose content differs from the kept record of their EventOriginId).
-
-    ``copies`` names a column holding how many identical records each row stands for (rows of the
-    day store, :func:`collapse_copies`): ``collided`` then counts the records, not the rows.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -50,7 +48,7 @@ def dedupe(records, names: Sequence[str], by_event_origin_id: bool, copies: Opti
     # aggregate (a min_by aggregation is slower: benchmarks/README.md).
     by_key = Window.partitionBy(*keys).orderBy("_h1", "_h2")
     ranked = records.select(
-        *names, "_eoi", "_h1", "_h2", *([copies] if copies else []),
+        *names, "_eoi", "_h1", "_h2",
         F.row_number().over(by_key).alias("_rank"),
         F.first("_h1").over(by_key).alias("_kept_h1"),
         F.first("_h2").over(by_key).alias("_kept_h2"),
@@ -63,28 +61,59 @@ def dedupe(records, names: Sequence[str], by_event_origin_id: bool, copies: Opti
     counts = ObservedCounts(ranked, "byoml_dedupe", [
         F.count(F.when(first, True)).alias("rows"),
         F.count(F.when(first & F.col("_eoi").isNotNull(), True)).alias("eoi_groups"),
-        (F.count(F.when(differs, True)) if copies is None
-         else F.coalesce(F.sum(F.when(differs, F.col(copies))), F.lit(0))).alias("collided"),
+        F.count(F.when(differs, True)).alias("collided"),
     ])
     return counts.df.filter(first).select(*names), counts
 
 
-def collapse_copies(records, names: Sequence[str]):
-    """One row per distinct record content, with ``_copies`` (how many records it stands for), and its counts.
+def keep_records(records, names: Sequence[str]):
+    """The records as they are, with what a later :func:`dedupe_rare` needs (``_eoi``, ``_h1``, ``_h2``),
+    and a count of them (``rows``, once computed).
 
-    The day store keeps these rows: records repeated byte for byte (export retries) are one event
-    under either rule of :func:`dedupe`, so collapsing them first changes no later choice, while the
-    EventOriginId rule and the counts are applied on reading (``_eoi``, ``_h1``, ``_h2`` are kept).
-    The returned :class:`~byoml.spark.ObservedCounts` holds ``rows`` once the frame was computed.
+    The day store keeps these rows: the dedupe rule is applied when the store is read, across
+    the days read (an event can arrive in two days' folders). No shuffle at ingest.
     """
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    by_content = Window.partitionBy("_h1", "_h2")
-    ranked = records.select(
-        *names, "_eoi", "_h1", "_h2",
-        F.row_number().over(by_content.orderBy("_h1")).alias("_rank"),
-        F.count(F.lit(1)).over(by_content).alias("_copies"),
-    )
-    counts = ObservedCounts(ranked, "byoml_copies", [F.count(F.when(F.col("_rank") == 1, True)).alias("rows")])
-    return counts.df.filter(F.col("_rank") == 1).drop("_rank"), counts
+    counts = ObservedCounts(records.select(*names, "_eoi", "_h1", "_h2"), "byoml_rows", [F.count(F.lit(1)).alias("rows")])
+    return counts.df, counts
+
+
+def dedupe_rare(records, names: Sequence[str], by_event_origin_id: bool, observed=None):
+    """:func:`dedupe`'s rule and counts, for records of which few share a key (the day store's rows).
+
+    The keys are counted first, on a narrow projection: a 128-bit key per row (the EventOriginId
+    hashed twice, or the content hash), one aggregation. Rows of keys no other row holds are kept
+    as they are (an anti-join against the small table of shared keys: no shuffle of the
+    records); only the rows of shared keys go through :func:`dedupe`'s window, computed here.
+    Returns the frame (the unshared rows not computed yet) and :func:`dedupe`'s counts (``rows``,
+    ``eoi_groups``, ``collided``) as a dict.
+    ``observed``: ``records`` with observations of their own, taken by the pass that counts the
+    keys (the only pass that sees every record once).
+    """
+    from pyspark.sql import functions as F
+
+    from ..spark import materialize
+
+    if by_event_origin_id:
+        eoi = F.col("_eoi")
+        key_cols = [F.when(eoi.isNull(), F.col("_h1")).otherwise(F.xxhash64(eoi)).alias("_k1"),
+                    F.when(eoi.isNull(), F.col("_h2")).otherwise(F.xxhash64(F.lit("byoml-eoi"), eoi)).alias("_k2")]
+    else:
+        key_cols = [F.col("_h1").alias("_k1"), F.col("_h2").alias("_k2")]
+    keys = ["_k1", "_k2"]
+    counted = (observed if observed is not None else records).select(
+        *key_cols, F.col("_eoi").isNotNull().cast("int").alias("_has_eoi"))
+    per_key = counted.groupBy(*keys).agg(F.count(F.lit(1)).alias("_rows"), F.max("_has_eoi").alias("_has_eoi"))
+    key_counts = ObservedCounts(per_key, "byoml_dedupe_keys", [
+        F.count(F.lit(1)).alias("rows"), F.coalesce(F.sum("_has_eoi"), F.lit(0)).alias("eoi_groups"),
+        F.count(F.when(F.col("_rows") > 1, True)).alias("shared")])
+    shared = materialize(key_counts.df.filter(F.col("_rows") > 1).select(*keys))
+    keyed = records.select(*names, "_eoi", "_h1", "_h2", *key_cols)
+    several, several_counts = dedupe(keyed.join(shared, keys, "left_semi"), names, by_event_origin_id)
+    several = materialize(several)
+    counts = {**key_counts.get(), "collided": int(several_counts.get()["collided"] or 0)}
+    # a checkpoint has no size estimate: say that the shared keys are small enough to broadcast
+    if int(counts["shared"] or 0) <= BROADCAST_SHARED_KEYS:
+        shared = F.broadcast(shared)
+    return keyed.join(shared, keys, "left_anti").select(*names).unionByName(several), counts

@@ -35,7 +35,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 from ..errors import EmptyWindowError, MissingColumnError, SchemaError
 from ..spark import ObservedCounts, materialize, timestamp_literal
 from ..timewindow import TimeWindow
-from .dedupe import collapse_copies, dedupe, dedupe_on_content
+from .dedupe import dedupe, dedupe_on_content, keep_records
 from .lines import RemoteLines
 from .schemas import SUPPORTED_TYPES, TABLE_REQUIRED, declared_schema
 
@@ -473,10 +473,9 @@ def read_export_files(
     ``wrapped``: whether lines are ``{"records":[...]}`` bodies (Event Hubs); None finds out
     (export files are not: a read that finds bodies parses the files again, unwrapping them).
 
-    ``keep_copies`` (the day store's ingest): records repeated byte for byte are collapsed into one
-    row with ``_copies``, and ``_eoi``, ``_h1``, ``_h2`` are kept, so that a read of the store applies
-    the dedupe rule across days (:func:`byoml.sources.dedupe.collapse_copies`); ``duplicates`` then
-    counts the collapsed copies. ``finish`` is the action that computes the built frame (default:
+    ``keep_copies`` (the day store's ingest): no record is dropped as a duplicate, and ``_eoi``, ``_h1``,
+    ``_h2`` are kept, so that a read of the store applies the dedupe rule across the days it reads
+    (:func:`byoml.sources.dedupe.dedupe_rare`). ``finish`` is the action that computes the built frame (default:
     :func:`byoml.spark.materialize`; the ingest writes it instead) and gives the result's ``df``.
 
     Raises :class:`EmptyWindowError` when no record of the table lies in the window.
@@ -518,7 +517,7 @@ def read_export_files(
             F.array_sort(F.collect_set(F.when(bad, F.col("_file")))).alias("bad_files"),
         ])
         if keep_copies:
-            deduped, dedupe_counts = collapse_copies(read_counts.df.filter(is_ok), names)
+            deduped, dedupe_counts = keep_records(read_counts.df.filter(is_ok), names)
         else:
             deduped, dedupe_counts = dedupe(read_counts.df.filter(is_ok), names, by_event_origin_id=by_event_origin_id)
         df = finish(build(deduped))
