@@ -83,13 +83,15 @@ def dedupe_rare(records, names: Sequence[str], by_event_origin_id: bool, observe
     """:func:`dedupe`'s rule and counts, for records of which few share a key (the day store's rows).
 
     The keys are counted first, on a narrow projection: a 128-bit key per row (the EventOriginId
-    hashed twice, or the content hash), one aggregation. Rows of keys no other row holds are kept
-    as they are (an anti-join against the small table of shared keys: no shuffle of the
-    records); only the rows of shared keys go through :func:`dedupe`'s window, computed here.
-    Returns the frame (the unshared rows not computed yet) and :func:`dedupe`'s counts (``rows``,
-    ``eoi_groups``, ``collided``) as a dict.
-    ``observed``: ``records`` with observations of their own, taken by the pass that counts the
-    keys (the only pass that sees every record once).
+    hashed twice, or the content hash), one aggregation, computed at once. Rows of keys no other
+    row holds are kept as they are (an anti-join against the small table of shared keys: no
+    shuffle of the records); only the rows of shared keys go through :func:`dedupe`'s window.
+    Whether a shared key's records differ in content is known from the aggregation (their
+    smallest and largest ``_h1``); only then are they counted record by record.
+
+    Returns the frame (not computed yet) and :func:`dedupe`'s counts (``rows``, ``eoi_groups``,
+    ``collided``) as a dict. ``observed``: ``records`` with observations of their own, taken by
+    the pass that counts the keys (the only pass that sees every record once).
     """
     from pyspark.sql import functions as F
 
@@ -103,17 +105,28 @@ def dedupe_rare(records, names: Sequence[str], by_event_origin_id: bool, observe
         key_cols = [F.col("_h1").alias("_k1"), F.col("_h2").alias("_k2")]
     keys = ["_k1", "_k2"]
     counted = (observed if observed is not None else records).select(
-        *key_cols, F.col("_eoi").isNotNull().cast("int").alias("_has_eoi"))
-    per_key = counted.groupBy(*keys).agg(F.count(F.lit(1)).alias("_rows"), F.max("_has_eoi").alias("_has_eoi"))
+        *key_cols, "_h1", F.col("_eoi").isNotNull().cast("int").alias("_has_eoi"))
+    per_key = counted.groupBy(*keys).agg(
+        F.count(F.lit(1)).alias("_rows"), F.max("_has_eoi").alias("_has_eoi"),
+        F.min("_h1").alias("_lo"), F.max("_h1").alias("_hi"))
     key_counts = ObservedCounts(per_key, "byoml_dedupe_keys", [
         F.count(F.lit(1)).alias("rows"), F.coalesce(F.sum("_has_eoi"), F.lit(0)).alias("eoi_groups"),
-        F.count(F.when(F.col("_rows") > 1, True)).alias("shared")])
+        F.count(F.when(F.col("_rows") > 1, True)).alias("shared"),
+        # keys whose records differ in content (an EventOriginId standing for several records)
+        F.count(F.when(F.col("_lo") != F.col("_hi"), True)).alias("conflicts")])
     shared = materialize(key_counts.df.filter(F.col("_rows") > 1).select(*keys))
+    counts = key_counts.get()
+    counts = {"rows": int(counts["rows"] or 0), "eoi_groups": int(counts["eoi_groups"] or 0),
+              "shared": int(counts["shared"] or 0), "conflicts": int(counts["conflicts"] or 0), "collided": 0}
+    if not counts["shared"]:
+        return records.select(*names), counts
     keyed = records.select(*names, "_eoi", "_h1", "_h2", *key_cols)
-    several, several_counts = dedupe(keyed.join(shared, keys, "left_semi"), names, by_event_origin_id)
-    several = materialize(several)
-    counts = {**key_counts.get(), "collided": int(several_counts.get()["collided"] or 0)}
     # a checkpoint has no size estimate: say that the shared keys are small enough to broadcast
-    if int(counts["shared"] or 0) <= BROADCAST_SHARED_KEYS:
-        shared = F.broadcast(shared)
-    return keyed.join(shared, keys, "left_anti").select(*names).unionByName(several), counts
+    small = counts["shared"] <= BROADCAST_SHARED_KEYS
+    several, several_counts = dedupe(keyed.join(F.broadcast(shared) if small else shared, keys, "left_semi"),
+                                     names, by_event_origin_id)
+    if counts["conflicts"]:  # the records of such keys are counted, before the caller decides on the rule
+        several = materialize(several)
+        counts["collided"] = int(several_counts.get()["collided"] or 0)
+    single = keyed.join(F.broadcast(shared) if small else shared, keys, "left_anti").select(*names)
+    return single.unionByName(several), counts
