@@ -33,20 +33,17 @@ import sys
 import threading
 import time
 
-import psutil
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from benchmarks.usage_scale import tree_rss_bytes  # noqa: E402
+
 EVENTS_PER_USER = 8.9 * 29  # measured on the generator: all lines per user over 28 + 1 days
 
 
 def sample_rss(pid: int, stop: threading.Event, peak: list) -> None:
     while not stop.is_set():
-        try:
-            proc = psutil.Process(pid)
-            total = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-            peak[0] = max(peak[0], total)
-        except psutil.Error:
-            pass
+        peak[0] = max(peak[0], tree_rss_bytes(pid))
         stop.wait(0.2)
 
 

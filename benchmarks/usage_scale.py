@@ -22,8 +22,21 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def _tree_rss_bytes(root: int) -> int:
-    """Sum of VmRSS over ``root`` and its descendants (Linux /proc)."""
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Sum of VmRSS over ``root`` and its descendants (Linux /proc).
+
+    A process the JVM spawns that is not Python (Hadoop's chmod of each written file, through
+    ``jspawnhelper``) is left out: until it starts its program it shares the JVM's memory, and
+    its RSS is the JVM's, which would be counted twice.
+    """
     children = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -37,7 +50,8 @@ def _tree_rss_bytes(root: int) -> int:
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        todo.extend(children.get(pid, []))
+        spawner = _comm(pid) == "java"
+        todo.extend(c for c in children.get(pid, []) if not spawner or _comm(c).startswith("python"))
         try:
             with open(f"/proc/{pid}/status") as fh:
                 for line in fh:
@@ -56,7 +70,7 @@ class PeakRss:
 
     def _run(self, interval: float) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss_bytes(os.getpid()))
+            self.peak = max(self.peak, tree_rss_bytes(os.getpid()))
             time.sleep(interval)
 
     def __enter__(self):
