@@ -1,4 +1,4 @@
-"""The day store: each export day parsed, typed, deduplicated and quarantined once, kept as Parquet.
+"""The day store: each export day parsed, typed and quarantined once, kept as Parquet (deduplicated when read).
 
 ``byoml ingest --source SRC --store DIR`` fills it (:mod:`.ingest`); ``train`` and ``score`` with
 ``--store DIR`` (or ``source: store:``) read it (:mod:`.read`, through :class:`StoreSource`),
