@@ -534,7 +534,7 @@ def read_export_files(
     # redacted or re-used ids (e.g. in published datasets): the files are parsed once more
     # (such data sets are small)
     if keep_copies:
-        stats.dedupe = "content"  # identical records only; the store's reader applies the whole rule
+        stats.dedupe = "none"  # every clean record is kept; the store's reader applies the rule across days
     elif dedupe_on_content(eoi_groups, collided):
         log.info("%d records share an EventOriginId with other content: deduplicating on content", collided)
         df, _, kept = one_pass(unwrap, False)
