@@ -220,8 +220,27 @@ def test_dedupe_rare_keeps_what_the_window_keeps_and_counts_alike(spark, by_eoi)
     assert sorted(r.v for r in got.collect()) == want_rows
     assert want_rows == (["a", "b", "d", "e", "f", "g"] if by_eoi else ["a", "b", "c", "d", "e", "f", "g", "h", "i"])
     expected = want_counts.get()
-    counts = got_counts
-    assert counts["rows"] == expected["rows"]
-    assert counts["collided"] == expected["collided"] == (1 + 1 + 2 if by_eoi else 0)
+    assert got_counts["rows"] == expected["rows"]
+    assert got_counts["collided"] == expected["collided"] == (1 + 1 + 2 if by_eoi else 0)
     if by_eoi:
-        assert counts["eoi_groups"] == expected["eoi_groups"] == 4
+        assert got_counts["eoi_groups"] == expected["eoi_groups"] == 4
+
+
+def test_dedupe_rare_without_shared_keys_keeps_every_row(spark):
+    """No key held twice: every record is kept, without the join, and counted."""
+    from byoml.sources.dedupe import dedupe_rare
+
+    df = spark.createDataFrame([("a", "e1", 10, 1), ("b", "e2", 20, 2), ("c", None, 30, 3)],
+                               "v string, _eoi string, _h1 long, _h2 long")
+    got, counts = dedupe_rare(df, ["v"], True)
+    assert sorted(r.v for r in got.collect()) == ["a", "b", "c"]
+    assert (counts["rows"], counts["eoi_groups"], counts["shared"], counts["collided"]) == (3, 2, 0, 0)
+
+
+def test_a_store_of_an_older_format_is_refused(tmp_path):
+    from byoml.errors import ConfigError
+    from byoml.statefiles import write_step
+
+    write_step(str(tmp_path / "securityevent" / "_manifest"), {"format": 1, "table": "SecurityEvent", "days": {}})
+    with pytest.raises(ConfigError, match="older byoml .format 1.*ingest again"):
+        Manifest(str(tmp_path), "SecurityEvent")

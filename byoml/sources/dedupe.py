@@ -14,8 +14,8 @@ from typing import Sequence
 from ..spark import ObservedCounts
 
 EOI_COLLISION_TOLERANCE = 0.01  # share of EventOriginIds allowed to carry different records
-BROADCAST_SHARED_KEYS = 1_000_000  # 16 bytes each: the keys held by several rows are sent to every task below this
 EOI_COLLISION_FLOOR = 10  # ... and at least this many, so a few re-ingested events never flip the mode
+BROADCAST_SHARED_KEYS = 1_000_000  # 16 bytes each: the keys held by several rows are sent to every task below this
 
 
 def dedupe_on_content(eoi_groups: int, collided: int) -> bool:
@@ -122,11 +122,11 @@ def dedupe_rare(records, names: Sequence[str], by_event_origin_id: bool, observe
         return records.select(*names), counts
     keyed = records.select(*names, "_eoi", "_h1", "_h2", *key_cols)
     # a checkpoint has no size estimate: say that the shared keys are small enough to broadcast
-    small = counts["shared"] <= BROADCAST_SHARED_KEYS
-    several, several_counts = dedupe(keyed.join(F.broadcast(shared) if small else shared, keys, "left_semi"),
-                                     names, by_event_origin_id)
+    if counts["shared"] <= BROADCAST_SHARED_KEYS:
+        shared = F.broadcast(shared)
+    several, several_counts = dedupe(keyed.join(shared, keys, "left_semi"), names, by_event_origin_id)
     if counts["conflicts"]:  # the records of such keys are counted, before the caller decides on the rule
         several = materialize(several)
         counts["collided"] = int(several_counts.get()["collided"] or 0)
-    single = keyed.join(F.broadcast(shared) if small else shared, keys, "left_anti").select(*names)
+    single = keyed.join(shared, keys, "left_anti").select(*names)
     return single.unionByName(several), counts
