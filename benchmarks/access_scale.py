@@ -11,8 +11,9 @@ For each size N (events in the export, default 1M and 5M) this script:
    * ``store-fill``: ``byoml.run.ingest`` of the training days into a fresh day store (the backfill,
      once; the daily score jobs keep it warm after);
    * ``store-train``: ``byoml.run.train`` from the warm store only, as the weekly train job runs;
-   * ``store-score``: ``byoml.run.score`` of the newest day with the export and the store, ingesting
-     that one new day first, as the daily score job runs;
+   * ``store-score``: ``byoml.run.score`` of the newest day with the export and a copy of the
+     store-fill store (so the day is new to it on every run), ingesting that one day first, as the
+     daily score job runs;
    * ``byo-ml``: the Sentinel BYO-ML recipe on the same files (events per active day, implicit
      ALS rank 10, negated per-tenant z-score of the predicted affinity);
 3. prints wall time per stage, events/s, peak RSS and the ratios.
@@ -71,6 +72,9 @@ def _task_slots() -> int:
 def run_child(mode: str, export: str, work: str, event_log: str = "") -> dict:
     """Run one mode in a fresh process; ``event_log``: a folder to keep its Spark event log in."""
     out = os.path.join(work, f"result-{mode}.json")
+    if mode == "store-score":  # a copy of store-fill's store: the score day is new to it on every run
+        shutil.rmtree(os.path.join(work, "store-score"), ignore_errors=True)
+        shutil.copytree(os.path.join(work, "store"), os.path.join(work, "store-score"))
     env = dict(os.environ)
     if event_log:  # uncompressed, one folder per child: benchmarks/spark_eventlog.py reads it
         folder = os.path.abspath(event_log)
@@ -182,11 +186,11 @@ def child_store_score(export: str, work: str) -> dict:
     t1 = time.perf_counter()
     with open(os.path.join(export, "labels.json")) as fh:
         labels = json.load(fh)
-    sink = os.path.join(work, "sink-store")
+    sink, scored_store = os.path.join(work, "sink-store"), os.path.join(work, "store-score")
     shutil.rmtree(sink, ignore_errors=True)
     sc = score("anomalous-resource-access", export, os.path.join(work, "model-store"), sink,
                start=labels["score_window"]["start"], end=labels["score_window"]["end"], emit="all", spark=spark,
-               store=os.path.join(work, "store"))
+               store=scored_store)
     ingested = [n for n in sc.notes if n.startswith("ingested")]
     return {"stages": {"spark start": t1 - t0, **{f"score {k}": v for k, v in sc.stages}},
             "records": sc.counts["records"], "scored": sc.counts["scored"], "ingested": ingested[0][:60] if ingested else "",

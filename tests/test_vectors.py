@@ -35,7 +35,6 @@ def test_grouped_sum_sums_elements_per_group_with_its_length(frame):
 
 
 def test_dot_cosine_and_lincomb_match_numpy(spark):
-    from pyspark.sql import functions as F
 
     rng = np.random.default_rng(7)
     a, b = rng.normal(size=4), rng.normal(size=4)
@@ -43,8 +42,13 @@ def test_dot_cosine_and_lincomb_match_numpy(spark):
     v = Vectors(4)
     row = df.select(
         v.dot("a", "b").alias("dot"), v.cosine("a", "b").alias("cos"),
-        v.lincomb([(2.0, "a"), (-F.col("w"), "b")]).alias("lin"),
+        v.lincomb([(2.0, "a"), ("-w", "b")]).alias("lin"),
     ).first()
     assert row["dot"] == pytest.approx(float(a @ b))
     assert row["cos"] == pytest.approx(float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))
     assert row["lin"] == pytest.approx((2 * a - 0.5 * b).tolist())
+
+
+def test_a_vector_is_named_by_its_column(frame):
+    with pytest.raises(TypeError, match="named by column"):
+        Vectors(3).dot(frame["x"], "x")

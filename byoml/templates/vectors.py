@@ -8,13 +8,18 @@ column inputs (chain steps with ``withColumn``): nesting unrolled operations mul
 the expression size, and a generated method over 8000 bytes of bytecode is never compiled
 by the JVM (it runs interpreted, many times slower). A scalar used by every element (a
 norm) gets a column of its own: :func:`with_unit`, ``grouped_sum(norm_out=...)``.
-No Python UDFs: it runs on Databricks shared clusters and Spark Connect like any
-built-in expression.
+
+Each operation is written as SQL text and parsed once (``F.expr``): built from ``Column``
+objects, one rank-10 expression took hundreds of calls into the JVM on classic PySpark, about
+a second of driver time per fit. Vectors are named by column; coefficients are numbers or SQL
+expressions (``"n_users"``, ``"-w"``). No Python UDFs: it runs on Databricks shared clusters
+and Spark Connect like any built-in expression.
 """
 from __future__ import annotations
 
-from functools import reduce
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple, Union
+
+Coefficient = Union[int, float, str]
 
 
 def _F():
@@ -23,24 +28,36 @@ def _F():
     return F
 
 
-def _items(a, rank: int) -> List:
-    return [a.getItem(i) for i in range(rank)]
+def _name(column: str) -> str:
+    if not isinstance(column, str):
+        raise TypeError(f"vectors are named by column (a str), not {type(column).__name__}")
+    return "`" + column.replace("`", "``") + "`"
 
 
-def _col(a):
-    F = _F()
-    return F.col(a) if isinstance(a, str) else a
+def _number(value: float) -> str:
+    """A double literal (``1.0D``): a bare ``1.0`` is a DECIMAL in Spark SQL."""
+    return f"({float(value)!r}D)"
 
 
-def dot(a, b, rank: int):
+def _coefficient(value: Coefficient) -> str:
+    return _number(value) if isinstance(value, (int, float)) else f"({value})"
+
+
+def _items(a: str, rank: int) -> List[str]:
+    return [f"{_name(a)}[{i}]" for i in range(rank)]
+
+
+def _dot_sql(a: str, b: str, rank: int) -> str:
+    return " + ".join(f"{x} * {y}" for x, y in zip(_items(a, rank), _items(b, rank)))
+
+
+def dot(a: str, b: str, rank: int):
     """Sum of the element-wise product."""
-    a, b = _col(a), _col(b)
-    return reduce(lambda x, y: x + y, [x * y for x, y in zip(_items(a, rank), _items(b, rank))])
+    return _F().expr(_dot_sql(a, b, rank))
 
 
-def norm(a, rank: int):
-    F = _F()
-    return F.sqrt(dot(a, a, rank))
+def norm(a: str, rank: int):
+    return _F().expr(f"sqrt({_dot_sql(a, a, rank)})")
 
 
 def with_unit(df, vector: str, out: str, rank: int, norm_out: Optional[str] = None, eps: float = 1e-12):
@@ -52,25 +69,26 @@ def with_unit(df, vector: str, out: str, rank: int, norm_out: Optional[str] = No
     F = _F()
     norm_col = norm_out or f"_norm_{out}"
     df = df.withColumn(norm_col, norm(vector, rank))
-    n = F.greatest(F.col(norm_col), F.lit(eps))
-    df = df.withColumn(out, F.array(*[x / n for x in _items(F.col(vector), rank)]))
+    n = f"greatest({_name(norm_col)}, {_number(eps)})"
+    df = df.withColumn(out, F.expr(f"array({', '.join(f'{x} / {n}' for x in _items(vector, rank))})"))
     return df if norm_out else df.drop(norm_col)
 
 
-def lincomb(terms, rank: int):
-    """``sum(coef * vector)`` for ``terms = [(coef, vector), ...]``; coefs are numbers or Columns.
+def lincomb(terms: Sequence[Tuple[Coefficient, str]], rank: int):
+    """``sum(coef * vector)`` for ``terms = [(coef, vector), ...]``: coefs are numbers or SQL
+    expressions (``"-w"``), vectors column names.
 
-    Pass vectors as column names or plain column references: each element refers to its
-    inputs once, so chaining steps through ``withColumn`` keeps expression trees small.
+    Each element refers to its inputs once, so chaining steps through ``withColumn`` keeps
+    expression trees small.
     """
-    F = _F()
-    cols = [(c if not isinstance(c, (int, float)) else F.lit(float(c)), _col(vec)) for c, vec in terms]
-    return F.array(*[reduce(lambda x, y: x + y, [c * vec.getItem(i) for c, vec in cols]) for i in range(rank)])
+    parts = [(_coefficient(c), _name(vec)) for c, vec in terms]
+    elements = [" + ".join(f"{c} * {vec}[{i}]" for c, vec in parts) for i in range(rank)]
+    return _F().expr(f"array({', '.join(elements)})")
 
 
-def cosine(a, b, rank: int, eps: float = 1e-12):
-    F = _F()
-    return dot(a, b, rank) / F.greatest(norm(a, rank) * norm(b, rank), F.lit(eps))
+def cosine(a: str, b: str, rank: int, eps: float = 1e-12):
+    return _F().expr(f"({_dot_sql(a, b, rank)}) / greatest(sqrt({_dot_sql(a, a, rank)}) * "
+                     f"sqrt({_dot_sql(b, b, rank)}), {_number(eps)})")
 
 
 def grouped_sum(df, keys, vector: str, out: str, rank: int, extra=(), norm_out: Optional[str] = None):
@@ -81,12 +99,12 @@ def grouped_sum(df, keys, vector: str, out: str, rank: int, extra=(), norm_out: 
     """
     F = _F()
     keys = list(keys)
-    v = F.col(vector)
-    summed = df.groupBy(*keys).agg(*[F.sum(v.getItem(i)).alias(f"_v{i}") for i in range(rank)], *extra)
+    summed = df.groupBy(*keys).agg(*[F.expr(f"sum({x})").alias(f"_v{i}") for i, x in enumerate(_items(vector, rank))],
+                                   *extra)
     extra_names = summed.columns[len(keys) + rank:]  # aggregate columns come in the order asked
-    parts = [F.col(f"_v{i}") for i in range(rank)]
-    norms = [F.sqrt(reduce(lambda x, y: x + y, [c * c for c in parts])).alias(norm_out)] if norm_out else []
-    return summed.select(*keys, F.array(*parts).alias(out), *norms, *extra_names)
+    parts = [f"`_v{i}`" for i in range(rank)]
+    norms = [F.expr(f"sqrt({' + '.join(f'{c} * {c}' for c in parts)})").alias(norm_out)] if norm_out else []
+    return summed.select(*keys, F.expr(f"array({', '.join(parts)})").alias(out), *norms, *extra_names)
 
 
 class Vectors:
@@ -95,16 +113,16 @@ class Vectors:
     def __init__(self, rank: int) -> None:
         self.rank = rank
 
-    def dot(self, a, b):
+    def dot(self, a: str, b: str):
         return dot(a, b, self.rank)
 
-    def norm(self, a):
+    def norm(self, a: str):
         return norm(a, self.rank)
 
-    def cosine(self, a, b):
+    def cosine(self, a: str, b: str):
         return cosine(a, b, self.rank)
 
-    def lincomb(self, terms):
+    def lincomb(self, terms: Sequence[Tuple[Coefficient, str]]):
         return lincomb(terms, self.rank)
 
     def with_unit(self, df, vector: str, out: str, norm_out: Optional[str] = None):

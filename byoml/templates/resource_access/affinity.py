@@ -77,11 +77,11 @@ def with_new_user_affinity(rows, v, group: Sequence[str], vec: str, context_prio
     from pyspark.sql import functions as F
 
     rows = rows.withColumn("w", F.lit(1.0) - F.coalesce("popularity", F.lit(0.0)))
-    sums = v.grouped_sum(rows.withColumn("wv", v.lincomb([(F.col("w"), vec)])), list(group), "wv", "ctx_sum",
+    sums = v.grouped_sum(rows.withColumn("wv", v.lincomb([("w", vec)])), list(group), "wv", "ctx_sum",
                          extra=[F.sum("w").alias("ctx_n")], norm_out="ctx_sum_norm")
     sums = sums.withColumn("coherence", coherence("ctx_sum_norm", "ctx_n"))
     rows = rows.join(sums, list(group)).withColumn(
-        "ctx", v.lincomb([(1.0, "ctx_sum"), (-F.col("w"), vec), (context_prior, "mean_dir")]))
+        "ctx", v.lincomb([(1.0, "ctx_sum"), ("-w", vec), (context_prior, "mean_dir")]))
     rows = rows.withColumn("_ctx_norm", v.norm("ctx"))  # a column of its own: computed once per row
     cosine = v.dot("ctx", vec) / F.greatest(F.col("_ctx_norm"), F.lit(1e-12))
     return rows.withColumn(out, F.least(cosine, F.col("coherence"))).drop("_ctx_norm")

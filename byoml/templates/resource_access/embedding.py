@@ -75,16 +75,16 @@ def fit_embedding(cfg, v, pairs):
             F.col("features").cast("array<double>").alias("factor"),
             (F.col("n_users") / F.col("tenant_users")).alias("popularity"),
         ), "factor", "raw_vec").drop("factor")
-    centroids = v.grouped_sum(raw_vecs.withColumn("w", v.lincomb([(F.col("n_users"), "raw_vec")])),
+    centroids = v.grouped_sum(raw_vecs.withColumn("w", v.lincomb([("n_users", "raw_vec")])),
                               ["TenantId", "ComputerKey"], "w", "centroid")
     item_vecs = v.with_unit(raw_vecs.join(centroids, ["TenantId", "ComputerKey"]), "centroid", "unit_centroid")
-    item_vecs = item_vecs.withColumn("mix", v.lincomb([(F.col("n_users"), "raw_vec"), (cfg.item_prior, "unit_centroid")]))
+    item_vecs = item_vecs.withColumn("mix", v.lincomb([("n_users", "raw_vec"), (cfg.item_prior, "unit_centroid")]))
     item_vecs = (
         v.with_unit(item_vecs, "mix", "vec")
         .drop("raw_vec", "centroid", "unit_centroid", "mix")
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    weighted = item_vecs.select("TenantId", v.lincomb([(F.col("popularity"), "vec")]).alias("w"))
+    weighted = item_vecs.select("TenantId", v.lincomb([("popularity", "vec")]).alias("w"))
     tenants = (
         v.with_unit(v.grouped_sum(weighted, ["TenantId"], "w", "dir_sum"), "dir_sum", "mean_dir")
         .select("TenantId", "mean_dir")
