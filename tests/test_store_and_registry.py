@@ -42,6 +42,26 @@ def test_save_writes_metadata_and_retrain_replaces(spark, tmp_path):
     assert loaded.pairs_.count() == 5
 
 
+def test_tables_load_with_their_saved_schemas_and_older_models_still_load(spark, tmp_path):
+    template = get_template("access-rarity")
+    version = save_model(_model(spark, template, 4), str(tmp_path))
+    meta = store.read_metadata(str(tmp_path))
+    assert set(meta["table_schemas"]) == {"pairs", "users", "resources", "tenants"}
+    loaded = load_model(template, str(tmp_path), spark)
+    assert loaded.pairs_.schema.fieldNames() == ["TenantId", "UserKey", "ResourceKey", "n"]
+    assert sorted(r["n"] for r in loaded.pairs_.collect()) == [1, 2, 3, 4]
+    # a model saved before the schemas were kept: its tables' schemas are read from their files
+    path = os.path.join(tmp_path, version, store.METADATA)
+    with open(path) as fh:
+        old = json.load(fh)
+    del old["table_schemas"]
+    with open(path, "w") as fh:
+        json.dump(old, fh)
+    again = load_model(template, str(tmp_path), spark)
+    assert again.pairs_.schema.fieldNames() == ["TenantId", "UserKey", "ResourceKey", "n"]
+    assert again.tenants_.count() == 1
+
+
 def test_crash_mid_save_leaves_the_previous_model(spark, tmp_path, monkeypatch):
     template = get_template("access-rarity")
     save_model(_model(spark, template, 3), str(tmp_path))

@@ -60,7 +60,7 @@ def save_model(model: Model, model_dir: str) -> str:
             path = to_spark_path(os.path.join(folder, "tables", name))
             table = tables[name]
             table.write.mode("overwrite").parquet(path)
-            return table.sparkSession.read.parquet(path).count()
+            return table.sparkSession.read.schema(table.schema).parquet(path).count()
 
         tables = model.learned_tables()
         # small tables: their jobs are mostly fixed overhead, so they run side by side
@@ -78,6 +78,8 @@ def save_model(model: Model, model_dir: str) -> str:
                 "created": format_time(now),
                 "params": template.get_params(),
                 "tables": row_counts,
+                # read back with it: no job to infer each table's schema from its files
+                "table_schemas": {name: table.schema.json() for name, table in tables.items()},
             }
         )
         _write_json_atomic(os.path.join(folder, STATE), model.learned_values())
@@ -146,8 +148,16 @@ def load_model(template: Template, model_dir: str, spark) -> Model:
     """Load the live model of ``model_dir`` for ``template``, checking it belongs to it."""
     folder, metadata, state = _read(model_dir)
     check_compatible(metadata, template.name, template.version, model_dir)
-    tables = {
-        name: spark.read.parquet(to_spark_path(os.path.join(folder, "tables", name)))
-        for name in metadata.get("tables", {})
-    }
+    schemas = metadata.get("table_schemas") or {}
+    tables = {name: _table_reader(spark, schemas.get(name)).parquet(to_spark_path(os.path.join(folder, "tables", name)))
+              for name in metadata.get("tables", {})}
     return template.build_model(tables, state, metadata)
+
+
+def _table_reader(spark, schema_json):
+    """A Parquet reader with the table's saved schema (models saved before it was kept: read from the files)."""
+    if not schema_json:
+        return spark.read
+    from pyspark.sql.types import StructType
+
+    return spark.read.schema(StructType.fromJson(json.loads(schema_json)))
