@@ -19,6 +19,7 @@ from .affinity import KEYS, history_vectors, nearest_history, window_shortfall, 
 
 PATHS = ("history", "new_resource", "new_user", "new_user_day")
 DEFAULT_MEAN, DEFAULT_STD = 1.0, 0.25  # calibration of a tenant with no usable training pairs
+BROADCAST_ITEMS = 50_000  # resources (rank-10 vectors and names: about 10 MB) sent to every task
 
 
 def sample_by_key(df, keys, fraction: float, seed: int):
@@ -124,15 +125,24 @@ def _path_rows(moments):
     return stats.select("TenantId", F.explode(F.array(*rows)).alias("c")).select("TenantId", "c.*")
 
 
-def calibrate(cfg, v, daily, history, items, servers, tenants, n_pairs: int, n_user_days: int):
+def calibrate(cfg, v, daily, history, items, servers, tenants, n_pairs: int, n_user_days: int, n_items: int):
     """Mean and std of each path's affinity on normal training behaviour, per tenant.
 
     ``daily`` holds the training accesses per (user, resource, day), ``n_pairs`` and
-    ``n_user_days`` count the training pairs and daily rows (every one has a vector). One
-    query: per tenant, the moments of every path, then one row per path.
+    ``n_user_days`` count the training pairs and daily rows (every one has a vector), ``n_items``
+    the resources. One query: per tenant, the moments of every path, then one row per path.
     """
-    vecs = items.select("TenantId", "ResourceKey", "vec", "popularity", "ComputerKey")
-    mean_dir = tenants.select("TenantId", "mean_dir")
+    from pyspark.sql import functions as F
+
+    # the model tables are checkpoints, without a size Spark can plan with: resources, servers and
+    # tenants are sent to every task when few (else Spark shuffles the pairs to join them, then
+    # finds out they were small)
+    def small(df):
+        return F.broadcast(df) if n_items <= BROADCAST_ITEMS else df
+
+    vecs = small(items.select("TenantId", "ResourceKey", "vec", "popularity", "ComputerKey"))
+    mean_dir = small(tenants.select("TenantId", "mean_dir"))
+    servers = small(servers)
     pair_moments = _pair_moments(cfg, v, history, vecs, servers, mean_dir, n_pairs)
     day_moments = _day_moments(cfg, v, daily, vecs, mean_dir, n_user_days)
     moments = tenants.select("TenantId").join(pair_moments, "TenantId", "left").join(day_moments, "TenantId", "left")

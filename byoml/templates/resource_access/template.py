@@ -62,10 +62,11 @@ class AnomalousResourceAccess(AccessTemplate):
         tables = {name: materialize(df) for name, df in tables.items()}
         tables["history"] = pairs.select(*KEYS, "ComputerKey", "Resource", "AccessCount", "ActiveDays", "strength")
         item_vecs.unpersist()
+        n_items = int(items_n.get()["n"])
         tables["calibration"] = materialize(calibrate(
             cfg, v, daily, tables["history"], tables["items"], tables["servers"], tables["tenants"],
-            int(pair_counts["pairs"]), int(pair_counts["user_days"])))
-        counts: Dict[str, Any] = {"pairs": pair_counts["pairs"], "users": users_n.get()["n"], "resources": items_n.get()["n"]}
+            int(pair_counts["pairs"]), int(pair_counts["user_days"]), n_items))
+        counts: Dict[str, Any] = {"pairs": pair_counts["pairs"], "users": users_n.get()["n"], "resources": n_items}
         return ResourceAccessModel(
             self, {"counts": {k: int(n) for k, n in counts.items()}},
             **{f"{name}_": df for name, df in tables.items()},
