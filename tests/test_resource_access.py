@@ -118,23 +118,32 @@ def test_als_blocks_follow_the_shuffle_partitions(spark, partitions, blocks):
         spark.conf.set("spark.sql.shuffle.partitions", before)
 
 
-def test_calibration_sample_does_not_depend_on_row_order(spark, access_sample):
-    """Past ``calibration_pairs`` training rows, whole user-days are sampled by a seeded hash of
-    their key: the same days (and so the same calibration) however Spark partitions the rows."""
+def _training_days(spark, access_sample, options):
+    """The template, its training window and the sample's training rows (its daily summary)."""
     from byoml.sources import LocalExportSource
     from byoml.timewindow import TimeWindow
 
     root, labels = access_sample
     window = TimeWindow.parse(labels["train_window"]["start"], labels["train_window"]["end"])
-    template = get_template(TEMPLATE, {"calibration_pairs": 400})
+    template = get_template(TEMPLATE, options)
     read = LocalExportSource(str(root)).read(spark, template.input_table, window, template.columns(),
                                              template.required_columns(), build=lambda df: template.summarize(template.prepare(df)))
-    daily = read.df
+    return template, window, read.df
+
+
+def _calibration(template, window, frame):
+    cal = template.fit(frame, window).calibration_.toPandas()
+    return cal.sort_values(["TenantId", "path"]).reset_index(drop=True)
+
+
+def test_calibration_sample_does_not_depend_on_row_order(spark, access_sample):
+    """Past ``calibration_pairs`` training rows, whole user-days are sampled by a seeded hash of
+    their key: the same days (and so the same calibration) however Spark partitions the rows."""
+    template, window, daily = _training_days(spark, access_sample, {"calibration_pairs": 400})
     assert daily.count() > 1000, "the sample must be a real subset"
 
     def calibration(frame):
-        cal = template.fit(frame, window).calibration_.toPandas()
-        return cal.sort_values(["TenantId", "path"]).reset_index(drop=True)
+        return _calibration(template, window, frame)
 
     a, b = calibration(daily), calibration(daily.repartition(3, "UserKey").sortWithinPartitions("Day"))
     assert len(a) == 2 * len(PATHS)
@@ -161,3 +170,17 @@ def test_metrics_count_new_users_normal_pairs_and_their_flags():
     assert (m["new_user_normal_pairs"], m["new_user_normal_flagged"]) == (2, 1)
     assert m["new_user_normal_flag_rate"] == 0.5
     assert m["flagged"] == 3 and m["precision_at_k"] == 1.0
+
+
+def test_calibration_is_the_same_whether_the_model_tables_are_broadcast(spark, access_sample, monkeypatch):
+    """Up to ``BROADCAST_ITEMS`` resources the calibration sends the small model tables to every task;
+    past it Spark joins them as it plans: the same statistics either way."""
+    from byoml.templates.resource_access import calibration as module
+
+    template, window, daily = _training_days(spark, access_sample, {})
+    broadcast = _calibration(template, window, daily)
+    monkeypatch.setattr(module, "BROADCAST_ITEMS", 0)
+    planned = _calibration(template, window, daily)
+    assert broadcast[["TenantId", "path", "n"]].equals(planned[["TenantId", "path", "n"]])
+    assert np.allclose(broadcast["mean"], planned["mean"], atol=1e-12)
+    assert np.allclose(broadcast["std"], planned["std"], atol=1e-12)
