@@ -73,6 +73,9 @@ def run_child(mode: str, export: str, work: str, event_log: str = "") -> dict:
     """Run one mode in a fresh process; ``event_log``: a folder to keep its Spark event log in."""
     out = os.path.join(work, f"result-{mode}.json")
     if mode == "store-score":  # a copy of store-fill's store: the score day is new to it on every run
+        if not os.path.isdir(os.path.join(work, "store")):
+            raise SystemExit(f"store-score scores a copy of store-fill's store, and {work}/store is missing: "
+                             "run --modes store-fill,store-train,store-score")
         shutil.rmtree(os.path.join(work, "store-score"), ignore_errors=True)
         shutil.copytree(os.path.join(work, "store"), os.path.join(work, "store-score"))
     env = dict(os.environ)

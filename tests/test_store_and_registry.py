@@ -50,10 +50,16 @@ def test_tables_load_with_their_saved_schemas_and_older_models_still_load(spark,
     loaded = load_model(template, str(tmp_path), spark)
     assert loaded.pairs_.schema.fieldNames() == ["TenantId", "UserKey", "ResourceKey", "n"]
     assert sorted(r["n"] for r in loaded.pairs_.collect()) == [1, 2, 3, 4]
-    # a model saved before the schemas were kept: its tables' schemas are read from their files
+    # the saved schema is the one read with (here narrowed to three columns), not the files'
     path = os.path.join(tmp_path, version, store.METADATA)
     with open(path) as fh:
         old = json.load(fh)
+    narrowed = json.loads(old["table_schemas"]["pairs"])
+    narrowed["fields"] = narrowed["fields"][:3]
+    with open(path, "w") as fh:
+        json.dump({**old, "table_schemas": {**old["table_schemas"], "pairs": json.dumps(narrowed)}}, fh)
+    assert load_model(template, str(tmp_path), spark).pairs_.schema.fieldNames() == ["TenantId", "UserKey", "ResourceKey"]
+    # a model saved before the schemas were kept: its tables' schemas are read from their files
     del old["table_schemas"]
     with open(path, "w") as fh:
         json.dump(old, fh)

@@ -49,6 +49,8 @@ def test_dot_cosine_and_lincomb_match_numpy(spark):
     assert row["lin"] == pytest.approx((2 * a - 0.5 * b).tolist())
 
 
-def test_a_vector_is_named_by_its_column(frame):
+def test_a_vector_is_named_by_its_column_and_a_coefficient_is_a_number_or_sql(frame):
     with pytest.raises(TypeError, match="named by column"):
         Vectors(3).dot(frame["x"], "x")
+    with pytest.raises(TypeError, match="number or SQL text"):
+        Vectors(3).lincomb([(frame["x"], "x")])

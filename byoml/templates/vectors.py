@@ -40,7 +40,11 @@ def _number(value: float) -> str:
 
 
 def _coefficient(value: Coefficient) -> str:
-    return _number(value) if isinstance(value, (int, float)) else f"({value})"
+    if isinstance(value, (int, float)):
+        return _number(value)
+    if not isinstance(value, str):  # a Column would print as "Column<...>" into the SQL text
+        raise TypeError(f"a coefficient is a number or SQL text (\"-w\"), not {type(value).__name__}")
+    return f"({value})"
 
 
 def _items(a: str, rank: int) -> List[str]:
