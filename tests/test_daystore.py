@@ -143,8 +143,12 @@ def test_a_late_append_reingests_that_day_only(spark, tmp_path):
     assert third.counts["days_ingested"] == 0 and _versions(store) == after
 
 
-def test_records_of_one_event_in_two_days_are_one_row_as_in_the_export_read(spark, tmp_path):
+@pytest.mark.parametrize("one_pass_rows", [0, 10**9], ids=["keys-first", "one-pass"])
+def test_records_of_one_event_in_two_days_are_one_row_as_in_the_export_read(spark, tmp_path, monkeypatch,
+                                                                           one_pass_rows):
     from byoml.sample_data import generate
+
+    monkeypatch.setattr("byoml.daystore.read.ONE_PASS_ROWS", one_pass_rows)
 
     data = tmp_path / "export"
     generate("resource-access", str(data), users=40, days=2, seed=3, layout="hourly")
@@ -167,6 +171,23 @@ def test_records_of_one_event_in_two_days_are_one_row_as_in_the_export_read(spar
     assert want["duplicates"] >= 1
     for name in ("records", "quarantined", "duplicates", "out_of_window", "rows", "dedupe"):
         assert got[name] == want[name], name
+
+
+def test_a_small_read_in_one_query_keeps_the_rows_and_counts_of_a_read_that_counts_keys_first(
+        from_json_and_store, spark, monkeypatch):
+    from byoml.daystore import read as store_read
+
+    _, _, store, labels = from_json_and_store
+    window = TimeWindow(parse_time(labels["train_window"]["start"]), parse_time(labels["train_window"]["end"]))
+    got = {}
+    for name, rows in (("keys-first", 0), ("one-pass", 10**9)):
+        monkeypatch.setattr(store_read, "ONE_PASS_ROWS", rows)
+        read = StoreSource(store).read(spark, "SecurityEvent", window, columns=["Account", "ShareName"])
+        records = read.df.select("TimeGenerated", "EventOriginId", "Account", "ShareName").collect()
+        got[name] = (read.stats.to_dict(), sorted(tuple(r) for r in records))
+    (stats_a, rows_a), (stats_b, rows_b) = got["keys-first"], got["one-pass"]
+    assert stats_a == stats_b and stats_a["rows"] == len(rows_a) > 1000 and stats_a["duplicates"] > 0
+    assert rows_a == rows_b
 
 
 def test_cli_ingest_and_bad_stores_are_refused(spark, access_sample, tmp_path, capsys):

@@ -2,10 +2,16 @@
 
 The stored rows are a day's clean records, as the export holds them (copies included). The read
 filters them exactly on ``TimeGenerated``, then applies the reader's dedupe rule across the days
-read (:func:`byoml.sources.dedupe.dedupe_rare`: keys counted first, only the rows of shared keys
-sorted), so for a window of whole days every count equals the export read's: records,
+read, so for a window of whole days every count equals the export read's: records,
 quarantined, other tables and truncated bodies are the stored days' counts; duplicates, rows,
 outside the window and the columns present are counted here.
+
+How the rule is applied depends on the rows stored for the days read (the manifest's counts):
+up to :data:`ONE_PASS_ROWS` (a daily score's day), in the same pass as the caller's ``build``
+(:func:`byoml.sources.dedupe.dedupe`: a window sort of the rows, one query); above it (a train's
+weeks), keys are counted first and only the rows of shared keys are sorted
+(:func:`byoml.sources.dedupe.dedupe_rare`: two queries, no sort of every row). Both keep the
+same rows and give the same counts.
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from typing import Callable, List, Optional, Sequence
 
 from ..errors import ConfigError, EmptyWindowError
 from ..paths import to_spark_path
-from ..sources.dedupe import dedupe_on_content, dedupe_rare
+from ..sources.dedupe import dedupe, dedupe_on_content, dedupe_rare
 from ..sources.reader import ReadResult, ReadStats, column_types
 from ..sources.schemas import declared_schema
 from ..spark import ObservedCounts, materialize, timestamp_literal
@@ -22,6 +28,9 @@ from ..timewindow import TimeWindow
 from .manifest import DAY_COUNTS, Manifest, whole_days
 
 KEY_COLUMNS = ("_eoi", "_h1", "_h2")
+# stored rows up to which a read dedupes in one query; a day at 1.2M events a month holds 43k
+# (benchmarks/README.md, "The day store")
+ONE_PASS_ROWS = 250_000
 
 
 def store_schema(table: str):
@@ -43,6 +52,10 @@ def _missing_days(manifest: Manifest, window: TimeWindow) -> List[str]:
             out.append(f"{day:%Y-%m-%d}")
         day += dt.timedelta(days=1)
     return out
+
+
+def _on_content(kept) -> bool:
+    return dedupe_on_content(int(kept.get("eoi_groups") or 0), int(kept.get("collided") or 0))
 
 
 def read_store(spark, manifest: Manifest, window: TimeWindow, columns: Optional[Sequence[str]] = None,
@@ -77,28 +90,34 @@ def read_store(spark, manifest: Manifest, window: TimeWindow, columns: Optional[
     if window.end is not None:
         in_window = in_window & (time < timestamp_literal(window.end))
     build = build or (lambda df: df)
+    one_pass = sum(int(e.counts.get("rows", 0)) for e in entries) <= ONE_PASS_ROWS
 
     def keyed_pass(by_event_origin_id: bool):
-        """The deduplicated records (not computed yet), and the read's and the dedupe's counts (computed)."""
+        """``build`` of the deduplicated records, computed (None when the EventOriginIds turn out not to
+        identify events: the caller reads again on content), and the read's and the dedupe's counts."""
         observed = ObservedCounts(frame, "byoml_store", [
             F.count(F.when(~in_window, True)).alias("out_of_window"),
             F.count(F.when(in_window, True)).alias("ok"),
             *[F.count(F.when(in_window & F.col(name).isNotNull(), True)).alias(f"present_{i}")
               for i, name in enumerate(required)],
         ])
+        if one_pass:
+            deduped, dedupe_counts = dedupe(observed.df.filter(in_window), names, by_event_origin_id)
+            built = materialize(build(deduped))
+            return built, observed.get(), dedupe_counts.get()
         deduped, kept = dedupe_rare(frame.filter(in_window), names, by_event_origin_id,
                                     observed=observed.df.filter(in_window))
-        return deduped, observed.get(), kept
+        if by_event_origin_id and _on_content(kept):
+            return None, observed.get(), kept
+        return materialize(build(deduped)), observed.get(), kept
 
     by_eoi = "EventOriginId" in types
-    deduped, counts, kept = keyed_pass(by_eoi)
-    eoi_groups, collided = int(kept.get("eoi_groups") or 0), int(kept.get("collided") or 0)
-    if dedupe_on_content(eoi_groups, collided):
-        deduped, counts, kept = keyed_pass(False)
+    df, counts, kept = keyed_pass(by_eoi)
+    if by_eoi and _on_content(kept):
+        df, counts, kept = keyed_pass(False)
         stats.dedupe = "content"
     else:
-        stats.dedupe = "EventOriginId" if eoi_groups else "content"
-    df = materialize(build(deduped))
+        stats.dedupe = "EventOriginId" if int(kept.get("eoi_groups") or 0) else "content"
     stats.rows = int(kept["rows"] or 0)
     ok = int(counts["ok"] or 0)
     # records of one event, in one day or across days
