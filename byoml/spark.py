@@ -80,6 +80,12 @@ RUNTIME_CONF = {
 }
 
 
+# HotSpot's tier-4 (C2) thresholds, ten times their defaults (Tier4InvocationThreshold 5000,
+# Tier4MinInvocationThreshold 600, Tier4CompileThreshold 15000, Tier4BackEdgeThreshold 40000)
+HOT_CODE_ONLY_C2 = ("-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 "
+                    "-XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000")
+
+
 def _local_conf(master: str, app_name: str) -> Dict[str, str]:
     """The settings of a local Spark (classic, or the server of a local Spark Connect session)."""
     check_java()
@@ -97,9 +103,10 @@ def _local_conf(master: str, app_name: str) -> Dict[str, str]:
         "spark.sql.shuffle.partitions": os.environ.get("BYOML_SPARK_SHUFFLE_PARTITIONS", "4"),
         "spark.default.parallelism": "4",
         "spark.driver.memory": os.environ.get("BYOML_SPARK_DRIVER_MEMORY", "2g"),
-        # the parallel collector: G1's concurrent work competes with the task threads on few cores
-        # (benchmarks/README.md)
-        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:+UseParallelGC",
+        # the parallel collector: G1's concurrent work competes with the task threads on few cores;
+        # the optimizing compiler (C2) too: it compiles only code ten times hotter than its default
+        # asks, such as the parse of every record (benchmarks/README.md)
+        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -XX:+UseParallelGC {HOT_CODE_ONLY_C2}",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
         "spark.sql.sources.parallelPartitionDiscovery.threshold": "1000000",
