@@ -28,9 +28,10 @@ from ..timewindow import TimeWindow
 from .manifest import DAY_COUNTS, Manifest, whole_days
 
 KEY_COLUMNS = ("_eoi", "_h1", "_h2")
-# stored rows up to which a read dedupes in one query; a day at 1.2M events a month holds 43k
-# (benchmarks/README.md, "The day store")
-ONE_PASS_ROWS = 250_000
+# stored rows up to which a read dedupes in one query: a daily score's day (55k rows at 1.2M events
+# a month, 282k at 6.1M: one query was faster at both; over 1.16M rows the two ways took alike;
+# benchmarks/README.md, "The day store")
+ONE_PASS_ROWS = 500_000
 
 
 def store_schema(table: str):
