@@ -53,8 +53,9 @@ def get_spark(master: Optional[str] = None, app_name: str = "byoml"):
     The session time zone is set to UTC: Log Analytics times are UTC and hour
     bins, day boundaries and output timestamps must not depend on the machine.
 
-    Local sessions honour ``BYOML_SPARK_MASTER`` (default ``local[2]``) and
-    ``BYOML_SPARK_DRIVER_MEMORY`` (default ``2g``). ``BYOML_SPARK_REMOTE`` asks for Spark
+    Local sessions honour ``BYOML_SPARK_MASTER`` (default ``local[2]``),
+    ``BYOML_SPARK_DRIVER_MEMORY`` (default ``2g``) and ``BYOML_SPARK_JAVA_OPTIONS`` (more JVM
+    options, e.g. ``-XX:TieredStopAtLevel=1`` for short jobs: benchmarks/README.md). ``BYOML_SPARK_REMOTE`` asks for Spark
     Connect instead: ``sc://host:port`` connects to a server; ``local[N]`` starts a local
     Connect server in this process (as Databricks serverless and standard access run the
     client) and then points ``BYOML_SPARK_REMOTE`` at it, so child processes (notebook
@@ -80,6 +81,7 @@ RUNTIME_CONF = {
 }
 
 
+JAVA_OPTIONS_ENV = "BYOML_SPARK_JAVA_OPTIONS"
 # HotSpot's tier-4 (C2) thresholds, ten times their defaults (Tier4InvocationThreshold 5000,
 # Tier4MinInvocationThreshold 600, Tier4CompileThreshold 15000, Tier4BackEdgeThreshold 40000)
 HOT_CODE_ONLY_C2 = ("-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 "
@@ -106,7 +108,9 @@ def _local_conf(master: str, app_name: str) -> Dict[str, str]:
         # the parallel collector: G1's concurrent work competes with the task threads on few cores;
         # the optimizing compiler (C2) too: it compiles only code ten times hotter than its default
         # asks, such as the parse of every record (benchmarks/README.md)
-        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -XX:+UseParallelGC {HOT_CODE_ONLY_C2}",
+        # BYOML_SPARK_JAVA_OPTIONS: more options for the JVM, after these (a later one wins)
+        "spark.driver.extraJavaOptions": " ".join(filter(None, [
+            "-Duser.timezone=UTC -XX:+UseParallelGC", HOT_CODE_ONLY_C2, os.environ.get(JAVA_OPTIONS_ENV, "").strip()])),
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
         "spark.sql.sources.parallelPartitionDiscovery.threshold": "1000000",

@@ -183,6 +183,17 @@ def test_missing_java_is_explained(monkeypatch):
         spark_module.check_java()
 
 
+def test_local_spark_takes_more_java_options_from_the_environment(monkeypatch):
+    from byoml import spark as spark_module
+
+    monkeypatch.delenv(spark_module.JAVA_OPTIONS_ENV, raising=False)
+    default = spark_module._local_conf("local[2]", "byoml")["spark.driver.extraJavaOptions"]
+    assert default.startswith("-Duser.timezone=UTC -XX:+UseParallelGC -XX:Tier4InvocationThreshold=50000")
+    monkeypatch.setenv(spark_module.JAVA_OPTIONS_ENV, " -XX:TieredStopAtLevel=1 ")
+    given = spark_module._local_conf("local[2]", "byoml")["spark.driver.extraJavaOptions"]
+    assert given == default + " -XX:TieredStopAtLevel=1"
+
+
 def test_demo_runs_end_to_end(tmp_path, capsys, spark):
     from byoml.demo import run_demo
 
