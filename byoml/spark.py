@@ -55,8 +55,8 @@ def get_spark(master: Optional[str] = None, app_name: str = "byoml"):
 
     Local sessions honour ``BYOML_SPARK_MASTER`` (default ``local[2]``),
     ``BYOML_SPARK_DRIVER_MEMORY`` (default ``2g``) and ``BYOML_SPARK_JAVA_OPTIONS`` (more JVM
-    options, e.g. ``-XX:TieredStopAtLevel=1`` for short jobs: benchmarks/README.md). ``BYOML_SPARK_REMOTE`` asks for Spark
-    Connect instead: ``sc://host:port`` connects to a server; ``local[N]`` starts a local
+    options, e.g. ``-XX:TieredStopAtLevel=1`` for short jobs: benchmarks/README.md).
+    ``BYOML_SPARK_REMOTE`` asks for Spark Connect instead: ``sc://host:port`` connects to a server; ``local[N]`` starts a local
     Connect server in this process (as Databricks serverless and standard access run the
     client) and then points ``BYOML_SPARK_REMOTE`` at it, so child processes (notebook
     kernels, CLI runs) connect to the same server.

@@ -187,6 +187,8 @@ def test_local_spark_takes_more_java_options_from_the_environment(monkeypatch):
     from byoml import spark as spark_module
 
     monkeypatch.delenv(spark_module.JAVA_OPTIONS_ENV, raising=False)
+    for name in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "SPARK_LOCAL_IP"):  # _local_conf sets them if unset
+        monkeypatch.setenv(name, os.environ.get(name, ""))
     default = spark_module._local_conf("local[2]", "byoml")["spark.driver.extraJavaOptions"]
     assert default.startswith("-Duser.timezone=UTC -XX:+UseParallelGC -XX:Tier4InvocationThreshold=50000")
     monkeypatch.setenv(spark_module.JAVA_OPTIONS_ENV, " -XX:TieredStopAtLevel=1 ")

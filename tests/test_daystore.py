@@ -30,6 +30,23 @@ def _versions(store):
     return {day: entry.version for day, entry in Manifest(str(store), "SecurityEvent").days.items()}
 
 
+def _store_read_way(monkeypatch, one_pass_rows):
+    """Make store reads of more than ``one_pass_rows`` rows count keys first; returns the list that
+    records each read that did (so a test knows which way its reads took)."""
+    from byoml.daystore import read as store_read
+
+    keys_first = []
+    counted = store_read.dedupe_rare
+
+    def spy(*args, **kwargs):
+        keys_first.append(True)
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(store_read, "ONE_PASS_ROWS", one_pass_rows)
+    monkeypatch.setattr(store_read, "dedupe_rare", spy)
+    return keys_first
+
+
 def _lines(path):
     out = []
     for line in open(path, encoding="utf-8"):
@@ -148,7 +165,7 @@ def test_records_of_one_event_in_two_days_are_one_row_as_in_the_export_read(spar
                                                                            one_pass_rows):
     from byoml.sample_data import generate
 
-    monkeypatch.setattr("byoml.daystore.read.ONE_PASS_ROWS", one_pass_rows)
+    keys_first = _store_read_way(monkeypatch, one_pass_rows)
 
     data = tmp_path / "export"
     generate("resource-access", str(data), users=40, days=2, seed=3, layout="hourly")
@@ -166,6 +183,7 @@ def test_records_of_one_event_in_two_days_are_one_row_as_in_the_export_read(spar
     assert len(Manifest(store, "SecurityEvent").days) == 1
     # a read of the whole export through the store ingests every day it lacks first
     got = StoreSource(store, src).read(spark, "SecurityEvent", TimeWindow()).stats.to_dict()
+    assert bool(keys_first) == (one_pass_rows == 0)
     assert len(Manifest(store, "SecurityEvent").days) == len(day_files)
     want = src.read(spark, "SecurityEvent", TimeWindow()).stats.to_dict()
     assert want["duplicates"] >= 1
@@ -175,14 +193,13 @@ def test_records_of_one_event_in_two_days_are_one_row_as_in_the_export_read(spar
 
 def test_a_small_read_in_one_query_keeps_the_rows_and_counts_of_a_read_that_counts_keys_first(
         from_json_and_store, spark, monkeypatch):
-    from byoml.daystore import read as store_read
-
     _, _, store, labels = from_json_and_store
     window = TimeWindow(parse_time(labels["train_window"]["start"]), parse_time(labels["train_window"]["end"]))
     got = {}
     for name, rows in (("keys-first", 0), ("one-pass", 10**9)):
-        monkeypatch.setattr(store_read, "ONE_PASS_ROWS", rows)
+        keys_first = _store_read_way(monkeypatch, rows)
         read = StoreSource(store).read(spark, "SecurityEvent", window, columns=["Account", "ShareName"])
+        assert bool(keys_first) == (name == "keys-first"), name
         records = read.df.select("TimeGenerated", "EventOriginId", "Account", "ShareName").collect()
         got[name] = (read.stats.to_dict(), sorted(tuple(r) for r in records))
     (stats_a, rows_a), (stats_b, rows_b) = got["keys-first"], got["one-pass"]

@@ -94,8 +94,12 @@ def read_store(spark, manifest: Manifest, window: TimeWindow, columns: Optional[
     one_pass = sum(int(e.counts.get("rows", 0)) for e in entries) <= ONE_PASS_ROWS
 
     def keyed_pass(by_event_origin_id: bool):
-        """``build`` of the deduplicated records, computed (None when the EventOriginIds turn out not to
-        identify events: the caller reads again on content), and the read's and the dedupe's counts."""
+        """``build`` of the deduplicated records, computed, and the read's and the dedupe's counts.
+
+        Counting keys first tells before the build whether EventOriginIds identify events; when
+        they do not, the frame is None (the caller reads again on content). The one-query way finds
+        out in the same query, so its frame is computed either way and the caller drops it.
+        """
         observed = ObservedCounts(frame, "byoml_store", [
             F.count(F.when(~in_window, True)).alias("out_of_window"),
             F.count(F.when(in_window, True)).alias("ok"),
